@@ -1,0 +1,31 @@
+import type { Clock } from '../config/clock.js';
+import type { Db } from '../db/client.js';
+import type { DeviceInfo } from '../db/sessions.js';
+import type { Tokens } from '../tokens/index.js';
+import type { PasswordHasher } from './passwords.js';
+
+export type { DeviceInfo } from '../db/sessions.js';
+
+/** Everything a use case needs; built once by the app. */
+export interface AuthDeps {
+  db: Db;
+  tokens: Tokens;
+  passwords: PasswordHasher;
+  clock: Clock;
+  /** Seconds a session lives from sign-in. */
+  refreshTtl: number;
+  /** Seconds a rotated refresh token is still honoured. */
+  refreshReuseGrace: number;
+}
+
+/** What a sign-in, a refresh or a password change hands back to the client. */
+export interface SignedIn {
+  user: { id: string; email: string };
+  sessionId: string;
+  accessToken: string;
+  /** Seconds. */
+  expiresIn: number;
+  refreshToken: string;
+  /** Seconds until the session's absolute end. */
+  refreshExpiresIn: number;
+}

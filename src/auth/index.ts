@@ -1,0 +1,25 @@
+import type { AccessClaims } from '../tokens/index.js';
+import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+import { login } from './login.js';
+import { logout, logoutAll, type LogoutCredential } from './logout.js';
+import { refresh } from './refresh.js';
+import { register } from './register.js';
+
+export type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+export type { LogoutCredential } from './logout.js';
+
+/** The use cases, bound to their dependencies once. */
+export function createAuthService(deps: AuthDeps) {
+  return {
+    register: (input: { email: string; password: string }, device: DeviceInfo): Promise<SignedIn> =>
+      register(deps, input, device),
+    login: (input: { email: string; password: string }, device: DeviceInfo): Promise<SignedIn> =>
+      login(deps, input, device),
+    refresh: (refreshToken: string, device: DeviceInfo): Promise<SignedIn> => refresh(deps, refreshToken, device),
+    logout: (credential: LogoutCredential): Promise<void> => logout(deps, credential),
+    logoutAll: (access: AccessClaims) => logoutAll(deps, access),
+    verifyAccess: (token: string): AccessClaims => deps.tokens.verifyAccess(token),
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

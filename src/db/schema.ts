@@ -1,0 +1,43 @@
+import { index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey(),
+  /** Trimmed and lower-cased before it gets here. */
+  email: text('email').notNull().unique(),
+  passwordHash: text('password_hash').notNull(),
+  /** Every refresh token carries this; bumping it signs the user out everywhere. */
+  refreshTokenVersion: integer('refresh_token_version').notNull().default(0),
+  createdAt: instant('created_at').notNull(),
+  updatedAt: instant('updated_at').notNull(),
+});
+
+/** One row per signed-in device. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The user's version when this session signed in; the session is live only while it matches. */
+    refreshTokenVersion: integer('refresh_token_version').notNull(),
+    /** `jti` of the one refresh token that may rotate next. */
+    refreshJti: uuid('refresh_jti').notNull(),
+    /** `jti` it replaced, honoured until `rotated_at` + the reuse grace. */
+    previousJti: uuid('previous_jti'),
+    rotatedAt: instant('rotated_at'),
+    createdAt: instant('created_at').notNull(),
+    lastUsedAt: instant('last_used_at').notNull(),
+    /** Absolute end of the session; rotation never extends it. */
+    expiresAt: instant('expires_at').notNull(),
+    revokedAt: instant('revoked_at'),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+  },
+  (table) => [index('sessions_user_id_idx').on(table.userId)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

@@ -1,0 +1,135 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { sessions, users } from './schema.js';
+
+export interface DeviceInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface NewSession extends DeviceInfo {
+  id: string;
+  userId: string;
+  refreshJti: string;
+  now: Date;
+  expiresAt: Date;
+}
+
+export interface Rotation extends DeviceInfo {
+  sessionId: string;
+  userId: string;
+  /** Version and jti the presented refresh token carries. */
+  refreshTokenVersion: number;
+  jti: string;
+  nextJti: string;
+  now: Date;
+}
+
+/** What the slow path of a refresh needs to tell grace, reuse and revocation apart. */
+export interface RefreshState {
+  refreshJti: string;
+  previousJti: string | null;
+  rotatedAt: Date | null;
+  revokedAt: Date | null;
+  expiresAt: Date;
+  userVersion: number;
+  email: string;
+}
+
+/** Queries on `sessions`; `db` may be a transaction. */
+export function createSessionsRepository(db: Db) {
+  return {
+    /**
+     * Creates a session stamped with the user's refresh token version as it is at insert
+     * time, read under a share lock in the same statement: a concurrent version bump either
+     * commits first (and the session gets the new version) or waits for this one (and
+     * revokes it). Returns the version the session's tokens must carry.
+     */
+    async insert(s: NewSession): Promise<number> {
+      const [row] = await db
+        .insert(sessions)
+        .values({
+          id: s.id,
+          userId: s.userId,
+          refreshTokenVersion: sql`(select ${users.refreshTokenVersion} from ${users} where ${users.id} = ${s.userId} for share)`,
+          refreshJti: s.refreshJti,
+          createdAt: s.now,
+          lastUsedAt: s.now,
+          expiresAt: s.expiresAt,
+          userAgent: s.userAgent,
+          ip: s.ip,
+        })
+        .returning({ refreshTokenVersion: sessions.refreshTokenVersion });
+      return row!.refreshTokenVersion;
+    },
+
+    /**
+     * The refresh compare-and-swap, one statement: the presented jti becomes the previous
+     * one and `nextJti` the current, only if the session is live, that jti is its current
+     * one and the user's version still equals the token's. The share lock on the user row
+     * orders it against a concurrent version bump, so no token with an outdated version is
+     * minted after the bump commits. Returns undefined when any condition fails.
+     */
+    async rotate(r: Rotation): Promise<{ email: string; expiresAt: Date } | undefined> {
+      const owner = db.$with('owner').as(
+        db
+          .select({ id: users.id, email: users.email })
+          .from(users)
+          .where(and(eq(users.id, r.userId), eq(users.refreshTokenVersion, r.refreshTokenVersion)))
+          .for('share'),
+      );
+      const [row] = await db
+        .with(owner)
+        .update(sessions)
+        .set({
+          previousJti: sql`${sessions.refreshJti}`,
+          refreshJti: r.nextJti,
+          rotatedAt: r.now,
+          lastUsedAt: r.now,
+          userAgent: r.userAgent,
+          ip: r.ip,
+        })
+        .from(owner)
+        .where(
+          and(
+            eq(sessions.id, r.sessionId),
+            eq(sessions.userId, owner.id),
+            eq(sessions.refreshJti, r.jti),
+            isNull(sessions.revokedAt),
+            gt(sessions.expiresAt, r.now),
+          ),
+        )
+        .returning({ email: owner.email, expiresAt: sessions.expiresAt });
+      return row;
+    },
+
+    /** Reads a session and its user with both rows locked; call inside a transaction. */
+    async lockForRefresh(sessionId: string, userId: string): Promise<RefreshState | undefined> {
+      const [row] = await db
+        .select({
+          refreshJti: sessions.refreshJti,
+          previousJti: sessions.previousJti,
+          rotatedAt: sessions.rotatedAt,
+          revokedAt: sessions.revokedAt,
+          expiresAt: sessions.expiresAt,
+          userVersion: users.refreshTokenVersion,
+          email: users.email,
+        })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+        .for('update');
+      return row;
+    },
+
+    /** Revokes one of the user's sessions; idempotent. */
+    async revoke(sessionId: string, userId: string, now: Date): Promise<void> {
+      await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+    },
+  };
+}
+
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>;

@@ -1,0 +1,54 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { users, type User } from './schema.js';
+
+export interface NewUser {
+  id: string;
+  email: string;
+  passwordHash: string;
+  now: Date;
+}
+
+/** Queries on `users`; `db` may be a transaction. */
+export function createUsersRepository(db: Db) {
+  return {
+    /** Inserts the user, or returns undefined when the email is taken. */
+    async insert({ id, email, passwordHash, now }: NewUser): Promise<User | undefined> {
+      const [user] = await db
+        .insert(users)
+        .values({ id, email, passwordHash, createdAt: now, updatedAt: now })
+        .onConflictDoNothing({ target: users.email })
+        .returning();
+      return user;
+    },
+
+    async findByEmail(email: string): Promise<User | undefined> {
+      const [user] = await db.select().from(users).where(eq(users.email, email));
+      return user;
+    },
+
+    /** Upgrades a hash to today's parameters, unless the password changed meanwhile. */
+    async replacePasswordHash(id: string, oldHash: string, newHash: string, now: Date): Promise<void> {
+      await db
+        .update(users)
+        .set({ passwordHash: newHash, updatedAt: now })
+        .where(and(eq(users.id, id), eq(users.passwordHash, oldHash)));
+    },
+
+    /**
+     * Logout-everywhere. One atomic statement: from its commit on, every refresh token
+     * carrying an older version fails the rotation compare-and-swap on every instance.
+     * Returns the new version, or undefined when the user no longer exists.
+     */
+    async bumpRefreshTokenVersion(id: string, now: Date): Promise<number | undefined> {
+      const [row] = await db
+        .update(users)
+        .set({ refreshTokenVersion: sql`${users.refreshTokenVersion} + 1`, updatedAt: now })
+        .where(eq(users.id, id))
+        .returning({ refreshTokenVersion: users.refreshTokenVersion });
+      return row?.refreshTokenVersion;
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

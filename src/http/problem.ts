@@ -1,0 +1,83 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
+
+const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  invalid_json: { status: 400, title: 'The body is not valid JSON' },
+  token_missing: { status: 401, title: 'Authentication required' },
+  token_invalid: { status: 401, title: 'The token is invalid' },
+  token_expired: { status: 401, title: 'The token has expired' },
+  token_revoked: { status: 401, title: 'The token has been revoked' },
+  refresh_token_reused: { status: 401, title: 'The refresh token was already used' },
+  invalid_credentials: { status: 401, title: 'Invalid email or password' },
+  csrf_rejected: { status: 403, title: 'Cross-site request rejected' },
+  not_found: { status: 404, title: 'Not found' },
+  email_taken: { status: 409, title: 'An account with this email already exists' },
+  payload_too_large: { status: 413, title: 'The body is too large' },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
+  internal_error: { status: 500, title: 'Internal server error' },
+};
+
+/** Fastify's own errors, by their code. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_NOT_FOUND: 'not_found',
+};
+
+export interface Problem {
+  type: 'about:blank';
+  status: number;
+  title: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The single place where errors become HTTP answers: problem+json with the contract's `code`. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => send(request, reply, 'not_found'));
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AuthError) return send(request, reply, error.code, error.errors);
+    if (error.validation) {
+      const errors = error.validation.map((issue) => ({
+        path: fieldPath(error.validationContext, issue.instancePath, issue.params),
+        message: issue.message ?? 'is invalid',
+      }));
+      return send(request, reply, 'validation_failed', errors);
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return send(request, reply, mapped);
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      return send(request, reply, 'service_unavailable');
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return send(request, reply, 'internal_error');
+  });
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, errors?: FieldError[]) {
+  const { status, title } = PROBLEMS[code];
+  if (code === 'service_unavailable') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (status === 401 && request.bearer) {
+    reply.header('www-authenticate', code === 'token_missing' ? 'Bearer' : 'Bearer error="invalid_token"');
+  }
+  const problem: Problem = { type: 'about:blank', status, title, code, ...(errors ? { errors } : {}) };
+  return reply.code(status).type('application/problem+json').send(problem);
+}
+
+/** A JSON pointer to the offending field, including the one a `required` rule found missing. */
+function fieldPath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {
+  const missing = typeof params.missingProperty === 'string' ? `/${params.missingProperty}` : '';
+  const path = `${instancePath}${missing}` || '/';
+  return context && context !== 'body' ? `/${context}${path === '/' ? '' : path}` : path;
+}

@@ -1,0 +1,17 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { AuthError } from '../../errors.js';
+import { problemResponses, Status } from '../schemas.js';
+
+/** Liveness (`/health`, the process serves) and readiness (`/ready`, the database answers). */
+export const healthRoutes: FastifyPluginAsync<{ ping: () => Promise<void> }> = async (app, { ping }) => {
+  app.get('/health', { schema: { response: { 200: Status } } }, () => ({ status: 'ok' }));
+
+  app.get('/ready', { schema: { response: { 200: Status, ...problemResponses } } }, async () => {
+    try {
+      await ping();
+    } catch {
+      throw new AuthError('service_unavailable', 'The database is not answering');
+    }
+    return { status: 'ok' };
+  });
+};
