@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { createAuthService } from './auth/index.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import type { Config } from './config/index.js';
-import { openDatabase } from './db/client.js';
+import { openDatabase, type Database } from './db/client.js';
 import { createAuthenticate } from './http/authenticate.js';
 import { registerProblemHandlers } from './http/problem.js';
 import { authRoutes } from './http/routes/auth.js';
@@ -14,6 +14,8 @@ import { createTokens } from './tokens/index.js';
 export interface BuildOptions {
   /** pino options, or false for none. */
   logger?: FastifyServerOptions['logger'];
+  /** An open database to use instead of opening `config.database`; the caller closes it. */
+  database?: Database;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -43,8 +45,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: true } },
   });
 
-  const database = await openDatabase(config.database, (error) => app.log.warn({ err: error }, 'database connection lost'));
-  app.addHook('onClose', () => database.close());
+  const database =
+    options.database ??
+    (await openDatabase(config.database, (error) => app.log.warn({ err: error }, 'database connection lost')));
+  if (!options.database) app.addHook('onClose', () => database.close());
   try {
     await database.migrate();
     const passwords = await createPasswordHasher(config.passwordHashing);

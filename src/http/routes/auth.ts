@@ -37,9 +37,16 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
 
   app.post(
     '/auth/logout',
-    { schema: { body: Type.Optional(LogoutBody), response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      // The body is optional here: a Bearer logout sends none.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+      schema: { body: LogoutBody, response: { 204: Type.Null(), ...problemResponses } },
+    },
     async (request, reply) => {
-      const refreshToken = request.body?.refreshToken;
+      const { refreshToken } = request.body;
       await auth.logout(refreshToken ? { refreshToken } : { access: verifyBearer(auth, request) });
       return reply.code(204).send(null);
     },

@@ -1,0 +1,358 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, isAbsolute } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+const ACCESS = 'access-secret-for-config-tests-0123456789';
+const REFRESH = 'refresh-secret-for-config-tests-0123456789';
+
+const dataDirs: string[] = [];
+
+/** A fresh DATA_DIR under the OS temp dir; never ./data. */
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'versioned-auth-config-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** An environment that loads cleanly: temp DATA_DIR and two explicit, distinct secrets. */
+function validEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { DATA_DIR: tempDataDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...overrides };
+}
+
+/** Runs loadConfig and returns the ConfigError it must throw. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'loadConfig should have thrown').toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+/** The contract for every refusal: a ConfigError for `variable`, one line that names it. */
+function expectRefusal(env: NodeJS.ProcessEnv, variable: string): ConfigError {
+  const error = configError(env);
+  expect(error.variable).toBe(variable);
+  expect(error.message).toContain(variable);
+  expect(error.message).not.toMatch(/[\r\n]/);
+  return error;
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('applies the documented defaults when only the secrets are set', () => {
+      const dataDir = tempDataDir();
+      const { config, warnings } = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+
+      expect(warnings).toEqual([]);
+      expect(config.port).toBe(3000);
+      expect(config.host).toBe('127.0.0.1');
+      expect(config.jwt.issuer).toBe('versioned-auth');
+      expect(config.jwt.audience).toBe('versioned-auth');
+      expect(config.jwt.accessSecrets).toEqual([ACCESS]);
+      expect(config.jwt.refreshSecrets).toEqual([REFRESH]);
+      expect(config.jwt.accessTtl).toBe(900);
+      expect(config.jwt.refreshTtl).toBe(2_592_000);
+      expect(config.refreshReuseGrace).toBe(10);
+      expect(config.rateLimit).toBe(true);
+      expect(config.cookieSecure).toBe(true);
+      expect(config.corsOrigins).toEqual([]);
+      expect(config.logLevel).toBe('info');
+    });
+
+    it('uses an embedded PGlite database inside DATA_DIR when DATABASE_URL is unset', () => {
+      const env = validEnv();
+      const { database } = loadConfig(env).config;
+
+      expect(database.kind).toBe('pglite');
+      if (database.kind !== 'pglite') return;
+      const inside = relative(env.DATA_DIR!, database.dataDir);
+      expect(inside).not.toBe('');
+      expect(inside.startsWith('..')).toBe(false);
+      expect(isAbsolute(inside)).toBe(false);
+    });
+
+    it.each(['', '   '])('treats a blank DATABASE_URL (%j) as unset', (value) => {
+      expect(loadConfig(validEnv({ DATABASE_URL: value })).config.database.kind).toBe('pglite');
+    });
+  });
+
+  describe('durations', () => {
+    const fields = [
+      { variable: 'ACCESS_TOKEN_TTL', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.jwt.accessTtl, fallback: 900 },
+      { variable: 'REFRESH_TOKEN_TTL', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.jwt.refreshTtl, fallback: 2_592_000 },
+      { variable: 'REFRESH_REUSE_GRACE', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.refreshReuseGrace, fallback: 10 },
+    ];
+
+    describe.each(fields)('$variable', ({ variable, read, fallback }) => {
+      it.each([
+        ['900', 900],
+        ['900s', 900],
+        ['15m', 900],
+        ['12h', 43_200],
+        ['30d', 2_592_000],
+        [' 15m ', 900],
+      ])('reads %j as %i seconds', (value, seconds) => {
+        expect(read(validEnv({ [variable]: value }))).toBe(seconds);
+      });
+
+      it.each(['', '   '])('falls back to the default when the value is blank (%j)', (value) => {
+        expect(read(validEnv({ [variable]: value }))).toBe(fallback);
+      });
+
+      it.each(['15x', '-5', '1.5m', '15 m', 'm', '15mm', '1e3', '0x10', 'fifteen'])(
+        'refuses %j, naming the variable in one line',
+        (value) => {
+          const error = expectRefusal(validEnv({ [variable]: value }), variable);
+          expect(error.message).toContain(value);
+        },
+      );
+    });
+
+    it.each(['ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL'])('refuses a zero %s', (variable) => {
+      expectRefusal(validEnv({ [variable]: '0' }), variable);
+    });
+
+    it('accepts a zero REFRESH_REUSE_GRACE (no grace at all)', () => {
+      expect(loadConfig(validEnv({ REFRESH_REUSE_GRACE: '0' })).config.refreshReuseGrace).toBe(0);
+    });
+
+    it('accepts an access token lifetime equal to the refresh token lifetime', () => {
+      const { jwt } = loadConfig(validEnv({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '3600' })).config;
+      expect([jwt.accessTtl, jwt.refreshTtl]).toEqual([3600, 3600]);
+    });
+  });
+
+  describe('bad values', () => {
+    const short = 'Tiny-Key-7Qz'; // 12 bytes
+
+    it.each([
+      { name: 'a non-numeric PORT', variable: 'PORT', value: 'abc', named: 'PORT' },
+      { name: 'PORT 0', variable: 'PORT', value: '0', named: 'PORT' },
+      { name: 'a PORT above 65535', variable: 'PORT', value: '70000', named: 'PORT' },
+      { name: 'a fractional PORT', variable: 'PORT', value: '3000.5', named: 'PORT' },
+      { name: 'a DATABASE_URL that is not a URL', variable: 'DATABASE_URL', value: 'not a url', named: 'DATABASE_URL' },
+      { name: 'a non-postgres DATABASE_URL', variable: 'DATABASE_URL', value: 'mysql://x', named: 'DATABASE_URL' },
+      { name: 'a JWT_ACCESS_SECRET shorter than 32 bytes', variable: 'JWT_ACCESS_SECRET', value: short, named: 'JWT_ACCESS_SECRET' },
+      { name: 'a JWT_REFRESH_SECRET shorter than 32 bytes', variable: 'JWT_REFRESH_SECRET', value: short, named: 'JWT_REFRESH_SECRET' },
+      { name: 'a 31-byte JWT_ACCESS_SECRET', variable: 'JWT_ACCESS_SECRET', value: 'x'.repeat(31), named: 'JWT_ACCESS_SECRET' },
+      { name: 'a 31-byte multi-byte JWT_ACCESS_SECRET', variable: 'JWT_ACCESS_SECRET', value: 'é'.repeat(15) + 'x', named: 'JWT_ACCESS_SECRET' },
+      { name: 'a JWT_REFRESH_SECRET equal to JWT_ACCESS_SECRET', variable: 'JWT_REFRESH_SECRET', value: ACCESS, named: 'JWT_REFRESH_SECRET' },
+      { name: 'RATE_LIMIT "maybe"', variable: 'RATE_LIMIT', value: 'maybe', named: 'RATE_LIMIT' },
+      { name: 'COOKIE_SECURE "yes"', variable: 'COOKIE_SECURE', value: 'yes', named: 'COOKIE_SECURE' },
+      { name: 'LOG_LEVEL "loud"', variable: 'LOG_LEVEL', value: 'loud', named: 'LOG_LEVEL' },
+      { name: 'a CORS origin with a path', variable: 'CORS_ORIGINS', value: 'https://a.example/path', named: 'CORS_ORIGINS' },
+      { name: 'a CORS list with one bad entry', variable: 'CORS_ORIGINS', value: 'https://a.example,not-an-origin', named: 'CORS_ORIGINS' },
+      { name: 'an ACCESS_TOKEN_TTL longer than the default REFRESH_TOKEN_TTL', variable: 'ACCESS_TOKEN_TTL', value: '31d', named: 'ACCESS_TOKEN_TTL' },
+    ])('refuses $name, naming $named', ({ variable, value, named }) => {
+      expectRefusal(validEnv({ [variable]: value }), named);
+    });
+
+    it('refuses an ACCESS_TOKEN_TTL longer than an explicit REFRESH_TOKEN_TTL, naming ACCESS_TOKEN_TTL', () => {
+      const error = expectRefusal(validEnv({ ACCESS_TOKEN_TTL: '2h', REFRESH_TOKEN_TTL: '1h' }), 'ACCESS_TOKEN_TTL');
+      expect(error.message).toContain('REFRESH_TOKEN_TTL');
+    });
+
+    it('mentions both secrets when they are equal', () => {
+      const error = configError(validEnv({ JWT_REFRESH_SECRET: ACCESS }));
+      expect(error.message).toContain('JWT_ACCESS_SECRET');
+      expect(error.message).toContain('JWT_REFRESH_SECRET');
+    });
+
+    it.each([
+      { name: 'a short JWT_ACCESS_SECRET', env: { JWT_ACCESS_SECRET: short } },
+      { name: 'a short second key in the JWT_REFRESH_SECRET ring', env: { JWT_REFRESH_SECRET: `${REFRESH},${short}` } },
+    ])('never puts the secret in the error for $name', ({ env }) => {
+      const error = configError(validEnv(env));
+      for (const text of [error.message, String(error), error.stack ?? '']) {
+        expect(text).not.toContain(short);
+        expect(text).not.toContain(REFRESH);
+      }
+    });
+
+    it('never puts the secret in the error for equal secrets', () => {
+      const error = configError(validEnv({ JWT_REFRESH_SECRET: ACCESS }));
+      expect(error.message).not.toContain(ACCESS);
+    });
+
+    it.each([
+      { variable: 'PORT', value: '30\n00' },
+      { variable: 'LOG_LEVEL', value: 'info\nfatal: forged log line' },
+      { variable: 'ACCESS_TOKEN_TTL', value: '15\nm' },
+      { variable: 'CORS_ORIGINS', value: 'https://a.example\nhttps://b.example' },
+    ])('keeps the $variable error on one line when the value contains a line break', ({ variable, value }) => {
+      expectRefusal(validEnv({ [variable]: value }), variable);
+    });
+  });
+
+  describe('accepted values', () => {
+    it('reads PORT, HOST, issuer, audience and the switches', () => {
+      const { config } = loadConfig(
+        validEnv({
+          PORT: '8080',
+          HOST: '0.0.0.0',
+          JWT_ISSUER: 'https://auth.example',
+          JWT_AUDIENCE: 'api.example',
+          RATE_LIMIT: 'off',
+          COOKIE_SECURE: 'false',
+          LOG_LEVEL: 'debug',
+        }),
+      );
+      expect(config).toMatchObject({
+        port: 8080,
+        host: '0.0.0.0',
+        jwt: { issuer: 'https://auth.example', audience: 'api.example' },
+        rateLimit: false,
+        cookieSecure: false,
+        logLevel: 'debug',
+      });
+    });
+
+    it('reads a comma-separated CORS_ORIGINS list, trimming spaces', () => {
+      const { corsOrigins } = loadConfig(validEnv({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' })).config;
+      expect(corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    });
+
+    it.each(['postgres://u@h:5432/db', 'postgresql://u:p@h:5432/db'])('uses PostgreSQL for DATABASE_URL %s', (url) => {
+      expect(loadConfig(validEnv({ DATABASE_URL: url })).config.database).toEqual({ kind: 'postgres', url });
+    });
+
+    it('accepts a secret of exactly 32 bytes, counting UTF-8 bytes rather than characters', () => {
+      const ascii = 'y'.repeat(32);
+      const multiByte = 'é'.repeat(16); // 16 characters, 32 bytes
+      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: ascii, JWT_REFRESH_SECRET: multiByte })).config;
+      expect(jwt.accessSecrets).toEqual([ascii]);
+      expect(jwt.refreshSecrets).toEqual([multiByte]);
+    });
+  });
+
+  describe('key rings', () => {
+    const k1 = 'key-one-0123456789abcdef0123456789';
+    const k2 = 'key-two-0123456789abcdef0123456789';
+
+    it('reads a comma-separated JWT_ACCESS_SECRET as a ring whose first key signs', () => {
+      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: `${k1},${k2}` })).config;
+      expect(jwt.accessSecrets).toEqual([k1, k2]);
+    });
+
+    it('trims spaces around the keys of a ring', () => {
+      const { jwt } = loadConfig(validEnv({ JWT_REFRESH_SECRET: ` ${k1} , ${k2} ` })).config;
+      expect(jwt.refreshSecrets).toEqual([k1, k2]);
+    });
+
+    it.each(['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'])('refuses a %s ring that lists the same key twice', (variable) => {
+      const error = expectRefusal(validEnv({ [variable]: `${k1},${k2},${k1}` }), variable);
+      expect(error.message).not.toContain(k1);
+    });
+
+    it('refuses a refresh ring that shares any key with the access ring', () => {
+      const error = expectRefusal(validEnv({ JWT_ACCESS_SECRET: `${k1},${k2}`, JWT_REFRESH_SECRET: `${REFRESH},${k2}` }), 'JWT_REFRESH_SECRET');
+      expect(error.message).not.toContain(k2);
+    });
+
+    it('refuses an empty key in a ring (a trailing comma)', () => {
+      expectRefusal(validEnv({ JWT_ACCESS_SECRET: `${k1},` }), 'JWT_ACCESS_SECRET');
+    });
+  });
+
+  describe('NODE_ENV=production', () => {
+    it('refuses to start without JWT_ACCESS_SECRET and JWT_REFRESH_SECRET, creating no key file', () => {
+      const dataDir = tempDataDir();
+      const error = configError({ NODE_ENV: 'production', DATA_DIR: dataDir });
+      expect(error.message).toContain('JWT_ACCESS_SECRET');
+      expect(error.message).toContain('JWT_REFRESH_SECRET');
+      expect(error.message).not.toMatch(/[\r\n]/);
+      expect(existsSync(join(dataDir, 'dev-keys.json'))).toBe(false);
+    });
+
+    it.each([
+      { missing: 'JWT_REFRESH_SECRET', env: { JWT_ACCESS_SECRET: ACCESS } },
+      { missing: 'JWT_ACCESS_SECRET', env: { JWT_REFRESH_SECRET: REFRESH } },
+    ])('refuses to start without $missing alone, naming it', ({ missing, env }) => {
+      expectRefusal({ NODE_ENV: 'production', DATA_DIR: tempDataDir(), ...env }, missing);
+    });
+
+    it('loads with explicit distinct secrets, with no warnings and no dev-keys.json', () => {
+      const dataDir = tempDataDir();
+      const { config, warnings } = loadConfig({
+        NODE_ENV: 'production',
+        DATA_DIR: dataDir,
+        JWT_ACCESS_SECRET: ACCESS,
+        JWT_REFRESH_SECRET: REFRESH,
+      });
+      expect(warnings).toEqual([]);
+      expect(config.jwt.accessSecrets).toEqual([ACCESS]);
+      expect(config.jwt.refreshSecrets).toEqual([REFRESH]);
+      expect(existsSync(join(dataDir, 'dev-keys.json'))).toBe(false);
+    });
+  });
+
+  describe('development keys', () => {
+    it.each([
+      { label: 'NODE_ENV unset', env: {} },
+      { label: 'NODE_ENV=development', env: { NODE_ENV: 'development' } },
+    ])('generates DATA_DIR/dev-keys.json readable by the owner only ($label)', ({ env }) => {
+      const dataDir = tempDataDir();
+      const { config } = loadConfig({ DATA_DIR: dataDir, ...env });
+      const file = join(dataDir, 'dev-keys.json');
+
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const [access] = config.jwt.accessSecrets;
+      const [refresh] = config.jwt.refreshSecrets;
+      expect(config.jwt.accessSecrets).toHaveLength(1);
+      expect(config.jwt.refreshSecrets).toHaveLength(1);
+      expect(Buffer.byteLength(access!, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(Buffer.byteLength(refresh!, 'utf8')).toBeGreaterThanOrEqual(32);
+      expect(access).not.toBe(refresh);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ access, refresh });
+    });
+
+    it('returns exactly one warning that names both variables and holds no key material', () => {
+      const { config, warnings } = loadConfig({ DATA_DIR: tempDataDir() });
+
+      expect(warnings).toHaveLength(1);
+      const [warning] = warnings;
+      expect(warning).toContain('JWT_ACCESS_SECRET');
+      expect(warning).toContain('JWT_REFRESH_SECRET');
+      for (const key of [...config.jwt.accessSecrets, ...config.jwt.refreshSecrets]) {
+        expect(warning).not.toContain(key);
+      }
+    });
+
+    it('keeps the same keys across restarts with the same DATA_DIR', () => {
+      const dataDir = tempDataDir();
+      const first = loadConfig({ DATA_DIR: dataDir }).config.jwt;
+      const second = loadConfig({ DATA_DIR: dataDir }).config.jwt;
+
+      expect(second.accessSecrets).toEqual(first.accessSecrets);
+      expect(second.refreshSecrets).toEqual(first.refreshSecrets);
+    });
+
+    it('generates different keys for a different DATA_DIR', () => {
+      const first = loadConfig({ DATA_DIR: tempDataDir() }).config.jwt;
+      const second = loadConfig({ DATA_DIR: tempDataDir() }).config.jwt;
+      expect(second.accessSecrets).not.toEqual(first.accessSecrets);
+    });
+
+    it('fills in only the missing secret and names only that one in the warning', () => {
+      const dataDir = tempDataDir();
+      const { config, warnings } = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
+
+      expect(config.jwt.accessSecrets).toEqual([ACCESS]);
+      expect(config.jwt.refreshSecrets).toHaveLength(1);
+      expect(config.jwt.refreshSecrets[0]).not.toBe(ACCESS);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('JWT_REFRESH_SECRET');
+      expect(warnings[0]).not.toContain('JWT_ACCESS_SECRET');
+      expect(warnings[0]).not.toContain(ACCESS);
+    });
+  });
+});

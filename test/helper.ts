@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp, type BuildOptions } from '../src/app.js';
+import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { sessions, users } from '../src/db/schema.js';
+
+/** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+export const onPostgres = Boolean(TEST_DATABASE_URL);
+
+export const ACCESS_SECRET = 'access-secret-for-tests-0123456789abcdef';
+export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789abcdef';
+
+export interface TestClock {
+  now(): number;
+  /** Moves time forward by `seconds`. */
+  advance(seconds: number): void;
+}
+
+/** A clock that only moves when told, starting at a whole second. */
+export function testClock(start = Date.UTC(2026, 10, 27, 12, 0, 0)): TestClock {
+  let t = start;
+  return { now: () => t, advance: (seconds) => void (t += seconds * 1000) };
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    database: { kind: 'pglite', dataDir: 'memory://' },
+    jwt: {
+      issuer: 'versioned-auth',
+      audience: 'versioned-auth',
+      accessSecrets: [ACCESS_SECRET],
+      refreshSecrets: [REFRESH_SECRET],
+      accessTtl: 900,
+      refreshTtl: 30 * 86400,
+    },
+    refreshReuseGrace: 10,
+    rateLimit: false,
+    corsOrigins: [],
+    cookieSecure: true,
+    logLevel: 'silent',
+    passwordHashing: OWASP_ARGON2ID,
+    clock: testClock(),
+    ...overrides,
+  };
+}
+
+/**
+ * A fresh, empty database for one test file: an in-memory PGlite, or a new database on the
+ * TEST_DATABASE_URL server (dropped by `drop`), so files can run in parallel.
+ */
+export async function createTestDatabase(): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
+  if (!TEST_DATABASE_URL) return { config: { kind: 'pglite', dataDir: 'memory://' }, drop: async () => {} };
+  const name = `va_test_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { config: { kind: 'postgres', url: url.toString() }, drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  clock: TestClock;
+  database: Database;
+  /** Builds another app instance on the same database (another server behind the load balancer). */
+  another(options?: BuildOptions): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+/** A fresh app on a fresh database, with an injected clock; close it in afterAll. */
+export async function buildTestApp(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<TestApp> {
+  const clock = testClock();
+  const testDb = await createTestDatabase();
+  const config = testConfig({ clock, database: testDb.config, ...overrides });
+  const database = await openDatabase(config.database);
+  const apps: FastifyInstance[] = [];
+  const another = async (more: BuildOptions = {}) => {
+    const app = await buildApp(config, { database, ...options, ...more });
+    apps.push(app);
+    return app;
+  };
+  const app = await another();
+  return {
+    app,
+    config,
+    clock,
+    database,
+    another,
+    close: async () => {
+      await Promise.all(apps.map((a) => a.close()));
+      await database.close();
+      await testDb.drop();
+    },
+  };
+}
+
+/** Every row of both tables, to prove a refused request wrote nothing. */
+export async function snapshot(database: Database) {
+  const [allUsers, allSessions] = await Promise.all([
+    database.db.select().from(users).orderBy(users.id),
+    database.db.select().from(sessions).orderBy(sessions.id),
+  ]);
+  return { users: allUsers, sessions: allSessions };
+}
+
+let counter = 0;
+/** A unique, valid email. */
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${++counter}@example.com`;
+export const PASSWORD = 'correct horse battery';
+
+export async function register(app: FastifyInstance, email = uniqueEmail(), password = PASSWORD) {
+  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password } });
+  if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
+  return { email, password, ...(res.json() as TokenBody) };
+}
+
+export interface TokenBody {
+  tokenType: 'Bearer';
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+  user: { id: string; email: string };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export function refreshWith(app: FastifyInstance, refreshToken: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } });
+}
+
+export function me(app: FastifyInstance, accessToken: string, extra: Partial<InjectOptions> = {}) {
+  return app.inject({ method: 'GET', url: '/me', headers: bearer(accessToken), ...extra });
+}
+
+/** Decodes a compact JWS without verifying it. */
+export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = token.split('.');
+  const parse = (part: string | undefined) => JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
+  return { header: parse(header), payload: parse(payload) };
+}
+
+/** Asserts a problem+json answer and returns its body. */
+export function problem(res: LightMyRequestResponse): { status: number; code: string; title: string; type: string; errors?: { path: string; message: string }[] } {
+  if (!String(res.headers['content-type']).startsWith('application/problem+json')) {
+    throw new Error(`not problem+json: ${res.statusCode} ${res.headers['content-type']} ${res.body}`);
+  }
+  return res.json();
+}
