@@ -77,27 +77,44 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
     throw new ConfigError('ACCESS_TOKEN_TTL', 'must not be longer than REFRESH_TOKEN_TTL');
   }
 
+  const rest = {
+    host: read('HOST', '127.0.0.1'),
+    port: port(read('PORT', '3000')),
+    database: database(env.DATABASE_URL?.trim(), dataDir),
+    refreshReuseGrace: duration(read('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
+    rateLimit: onOff(read('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
+    corsOrigins: origins(read('CORS_ORIGINS', '')),
+    cookieSecure: onOff(read('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
+    logLevel: onOff(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
+    passwordHashing: OWASP_ARGON2ID,
+    clock: systemClock,
+  };
+
+  // Keys last, so a bad value elsewhere never leaves a development key file behind.
   let accessSecrets = secrets(env.JWT_ACCESS_SECRET, 'JWT_ACCESS_SECRET');
   let refreshSecrets = secrets(env.JWT_REFRESH_SECRET, 'JWT_REFRESH_SECRET');
   if (!accessSecrets || !refreshSecrets) {
-    const missing = [!accessSecrets && 'JWT_ACCESS_SECRET', !refreshSecrets && 'JWT_REFRESH_SECRET'].filter(Boolean).join(' and ');
-    if (production) throw new ConfigError(missing, 'is required when NODE_ENV=production');
+    const [first, second] = [!accessSecrets && 'JWT_ACCESS_SECRET', !refreshSecrets && 'JWT_REFRESH_SECRET'].filter(
+      (name): name is string => Boolean(name),
+    );
+    if (production) {
+      throw new ConfigError(first!, `is required when NODE_ENV=production${second ? ` (and so is ${second})` : ''}`);
+    }
     const dev = loadOrCreateDevKeys(dataDir);
-    accessSecrets ??= [dev.access];
-    refreshSecrets ??= [dev.refresh];
-    warnings.push(`${missing} not set: signing with development keys kept in ${dataDir}/dev-keys.json (never in production)`);
+    accessSecrets ??= secrets(dev.access, 'JWT_ACCESS_SECRET')!;
+    refreshSecrets ??= secrets(dev.refresh, 'JWT_REFRESH_SECRET')!;
+    warnings.push(
+      `${[first, second].filter(Boolean).join(' and ')} not set: signing with development keys kept in ${dataDir}/dev-keys.json (never in production)`,
+    );
   }
-  const shared = accessSecrets.find((secret) => refreshSecrets.includes(secret));
-  if (shared !== undefined) {
+  if (accessSecrets.some((secret) => refreshSecrets.includes(secret))) {
     throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from every JWT_ACCESS_SECRET key');
   }
 
   return {
     warnings,
     config: {
-      host: read('HOST', '127.0.0.1'),
-      port: port(read('PORT', '3000')),
-      database: database(env.DATABASE_URL?.trim(), dataDir),
+      ...rest,
       jwt: {
         issuer: read('JWT_ISSUER', 'versioned-auth'),
         audience: read('JWT_AUDIENCE', 'versioned-auth'),
@@ -106,13 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
         accessTtl,
         refreshTtl,
       },
-      refreshReuseGrace: duration(read('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
-      rateLimit: onOff(read('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
-      corsOrigins: origins(read('CORS_ORIGINS', '')),
-      cookieSecure: onOff(read('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
-      logLevel: onOff(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
-      passwordHashing: OWASP_ARGON2ID,
-      clock: systemClock,
     },
   };
 }
@@ -120,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
 function duration(value: string, name: string, min: number): number {
   const seconds = parseDuration(value);
   if (seconds === undefined) {
-    throw new ConfigError(name, `"${value}" is not a duration (seconds, or a number with s, m, h or d)`);
+    throw new ConfigError(name, `${quote(value)} is not a duration (seconds, or a number with s, m, h or d)`);
   }
   if (seconds < min) throw new ConfigError(name, `must be at least ${min}s`);
   return seconds;
@@ -129,14 +139,14 @@ function duration(value: string, name: string, min: number): number {
 function port(value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed < 1 || parsed > 65535) {
-    throw new ConfigError('PORT', `"${value}" is not a port number (1-65535)`);
+    throw new ConfigError('PORT', `${quote(value)} is not a port number (1-65535)`);
   }
   return parsed;
 }
 
 function onOff(value: string, name: string, allowed: string[]): string {
   const normalised = value.toLowerCase();
-  if (!allowed.includes(normalised)) throw new ConfigError(name, `"${value}" must be one of ${allowed.join(', ')}`);
+  if (!allowed.includes(normalised)) throw new ConfigError(name, `${quote(value)} must be one of ${allowed.join(', ')}`);
   return normalised;
 }
 
@@ -162,7 +172,7 @@ function database(url: string | undefined, dataDir: string): DatabaseConfig {
     throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `scheme "${parsed.protocol}" is not postgres: or postgresql:`);
+    throw new ConfigError('DATABASE_URL', `scheme ${quote(parsed.protocol)} is not postgres: or postgresql:`);
   }
   return { kind: 'postgres', url };
 }
@@ -178,8 +188,11 @@ function origins(value: string): string[] {
       parsed = undefined;
     }
     if (!parsed || parsed.origin !== trimmed) {
-      throw new ConfigError('CORS_ORIGINS', `"${trimmed}" is not an origin like https://app.example.com`);
+      throw new ConfigError('CORS_ORIGINS', `${quote(trimmed)} is not an origin like https://app.example.com`);
     }
     return trimmed;
   });
 }
+
+/** Quotes a value for an error message, escaping line breaks so the message stays one line. */
+const quote = (value: string) => JSON.stringify(value);

@@ -109,10 +109,12 @@ const isUuid = (value: unknown) => typeof value === 'string' && UUID.test(value)
 
 /**
  * Signed claims are ours, but a key leaked or shared by mistake must still not smuggle odd
- * types into a database query: ids are UUIDs, the version a non-negative integer.
+ * types into a database query: ids are UUIDs, the version a non-negative integer, and
+ * `aud` a single string (fast-jwt would accept an array that contains ours).
  */
 function checkShape<C extends RefreshClaims | AccessClaims>(claims: C, isAccess: boolean): C {
   const valid =
+    typeof claims.aud === 'string' &&
     isUuid(claims.sub) &&
     isUuid(claims.sid) &&
     isUuid(claims.jti) &&

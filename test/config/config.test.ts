@@ -86,13 +86,14 @@ describe('loadConfig', () => {
   });
 
   describe('durations', () => {
-    const fields = [
-      { variable: 'ACCESS_TOKEN_TTL', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.jwt.accessTtl, fallback: 900 },
-      { variable: 'REFRESH_TOKEN_TTL', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.jwt.refreshTtl, fallback: 2_592_000 },
-      { variable: 'REFRESH_REUSE_GRACE', read: (env: NodeJS.ProcessEnv) => loadConfig(env).config.refreshReuseGrace, fallback: 10 },
+    type Read = (env: NodeJS.ProcessEnv) => number;
+    const fields: [variable: string, read: Read, fallback: number][] = [
+      ['ACCESS_TOKEN_TTL', (env) => loadConfig(env).config.jwt.accessTtl, 900],
+      ['REFRESH_TOKEN_TTL', (env) => loadConfig(env).config.jwt.refreshTtl, 2_592_000],
+      ['REFRESH_REUSE_GRACE', (env) => loadConfig(env).config.refreshReuseGrace, 10],
     ];
 
-    describe.each(fields)('$variable', ({ variable, read, fallback }) => {
+    describe.each(fields)('%s', (variable, read, fallback) => {
       it.each([
         ['900', 900],
         ['900s', 900],
@@ -134,25 +135,28 @@ describe('loadConfig', () => {
   describe('bad values', () => {
     const short = 'Tiny-Key-7Qz'; // 12 bytes
 
+    // Each row: [case, variable the error must name, variable set, value].
     it.each([
-      { name: 'a non-numeric PORT', variable: 'PORT', value: 'abc', named: 'PORT' },
-      { name: 'PORT 0', variable: 'PORT', value: '0', named: 'PORT' },
-      { name: 'a PORT above 65535', variable: 'PORT', value: '70000', named: 'PORT' },
-      { name: 'a fractional PORT', variable: 'PORT', value: '3000.5', named: 'PORT' },
-      { name: 'a DATABASE_URL that is not a URL', variable: 'DATABASE_URL', value: 'not a url', named: 'DATABASE_URL' },
-      { name: 'a non-postgres DATABASE_URL', variable: 'DATABASE_URL', value: 'mysql://x', named: 'DATABASE_URL' },
-      { name: 'a JWT_ACCESS_SECRET shorter than 32 bytes', variable: 'JWT_ACCESS_SECRET', value: short, named: 'JWT_ACCESS_SECRET' },
-      { name: 'a JWT_REFRESH_SECRET shorter than 32 bytes', variable: 'JWT_REFRESH_SECRET', value: short, named: 'JWT_REFRESH_SECRET' },
-      { name: 'a 31-byte JWT_ACCESS_SECRET', variable: 'JWT_ACCESS_SECRET', value: 'x'.repeat(31), named: 'JWT_ACCESS_SECRET' },
-      { name: 'a 31-byte multi-byte JWT_ACCESS_SECRET', variable: 'JWT_ACCESS_SECRET', value: 'é'.repeat(15) + 'x', named: 'JWT_ACCESS_SECRET' },
-      { name: 'a JWT_REFRESH_SECRET equal to JWT_ACCESS_SECRET', variable: 'JWT_REFRESH_SECRET', value: ACCESS, named: 'JWT_REFRESH_SECRET' },
-      { name: 'RATE_LIMIT "maybe"', variable: 'RATE_LIMIT', value: 'maybe', named: 'RATE_LIMIT' },
-      { name: 'COOKIE_SECURE "yes"', variable: 'COOKIE_SECURE', value: 'yes', named: 'COOKIE_SECURE' },
-      { name: 'LOG_LEVEL "loud"', variable: 'LOG_LEVEL', value: 'loud', named: 'LOG_LEVEL' },
-      { name: 'a CORS origin with a path', variable: 'CORS_ORIGINS', value: 'https://a.example/path', named: 'CORS_ORIGINS' },
-      { name: 'a CORS list with one bad entry', variable: 'CORS_ORIGINS', value: 'https://a.example,not-an-origin', named: 'CORS_ORIGINS' },
-      { name: 'an ACCESS_TOKEN_TTL longer than the default REFRESH_TOKEN_TTL', variable: 'ACCESS_TOKEN_TTL', value: '31d', named: 'ACCESS_TOKEN_TTL' },
-    ])('refuses $name, naming $named', ({ variable, value, named }) => {
+      ['a non-numeric PORT', 'PORT', 'PORT', 'abc'],
+      ['PORT 0', 'PORT', 'PORT', '0'],
+      ['a PORT above 65535', 'PORT', 'PORT', '70000'],
+      ['a fractional PORT', 'PORT', 'PORT', '3000.5'],
+      ['a DATABASE_URL that is not a URL', 'DATABASE_URL', 'DATABASE_URL', 'not a url'],
+      ['a non-postgres DATABASE_URL', 'DATABASE_URL', 'DATABASE_URL', 'mysql://x'],
+      ['a JWT_ACCESS_SECRET shorter than 32 bytes', 'JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', short],
+      ['a JWT_REFRESH_SECRET shorter than 32 bytes', 'JWT_REFRESH_SECRET', 'JWT_REFRESH_SECRET', short],
+      ['a 31-byte JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', 'x'.repeat(31)],
+      ['a 31-byte multi-byte JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', 'é'.repeat(15) + 'x'],
+      ['a JWT_REFRESH_SECRET equal to JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET', 'JWT_REFRESH_SECRET', ACCESS],
+      ['a JWT_ACCESS_SECRET equal to JWT_REFRESH_SECRET', 'JWT_REFRESH_SECRET', 'JWT_ACCESS_SECRET', REFRESH],
+      ['RATE_LIMIT "maybe"', 'RATE_LIMIT', 'RATE_LIMIT', 'maybe'],
+      ['COOKIE_SECURE "yes"', 'COOKIE_SECURE', 'COOKIE_SECURE', 'yes'],
+      ['LOG_LEVEL "loud"', 'LOG_LEVEL', 'LOG_LEVEL', 'loud'],
+      ['a CORS origin with a path', 'CORS_ORIGINS', 'CORS_ORIGINS', 'https://a.example/path'],
+      ['a CORS list with one bad entry', 'CORS_ORIGINS', 'CORS_ORIGINS', 'https://a.example,not-an-origin'],
+      ['an ACCESS_TOKEN_TTL longer than the default REFRESH_TOKEN_TTL', 'ACCESS_TOKEN_TTL', 'ACCESS_TOKEN_TTL', '31d'],
+      ['a REFRESH_TOKEN_TTL shorter than the default ACCESS_TOKEN_TTL', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL', '10m'],
+    ])('refuses %s, naming %s', (_name, named, variable, value) => {
       expectRefusal(validEnv({ [variable]: value }), named);
     });
 
@@ -168,9 +172,9 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      { name: 'a short JWT_ACCESS_SECRET', env: { JWT_ACCESS_SECRET: short } },
-      { name: 'a short second key in the JWT_REFRESH_SECRET ring', env: { JWT_REFRESH_SECRET: `${REFRESH},${short}` } },
-    ])('never puts the secret in the error for $name', ({ env }) => {
+      ['a short JWT_ACCESS_SECRET', { JWT_ACCESS_SECRET: short }],
+      ['a short second key in the JWT_REFRESH_SECRET ring', { JWT_REFRESH_SECRET: `${REFRESH},${short}` }],
+    ])('never puts the secret in the error for %s', (_name, env) => {
       const error = configError(validEnv(env));
       for (const text of [error.message, String(error), error.stack ?? '']) {
         expect(text).not.toContain(short);
@@ -184,11 +188,11 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      { variable: 'PORT', value: '30\n00' },
-      { variable: 'LOG_LEVEL', value: 'info\nfatal: forged log line' },
-      { variable: 'ACCESS_TOKEN_TTL', value: '15\nm' },
-      { variable: 'CORS_ORIGINS', value: 'https://a.example\nhttps://b.example' },
-    ])('keeps the $variable error on one line when the value contains a line break', ({ variable, value }) => {
+      ['PORT', '30\n00'],
+      ['LOG_LEVEL', 'info\nfatal: forged log line'],
+      ['ACCESS_TOKEN_TTL', '15\nm'],
+      ['CORS_ORIGINS', 'https://a.example\nhttps://b.example'],
+    ])('keeps the %s error on one line when the value contains a line break', (variable, value) => {
       expectRefusal(validEnv({ [variable]: value }), variable);
     });
   });
@@ -274,9 +278,9 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      { missing: 'JWT_REFRESH_SECRET', env: { JWT_ACCESS_SECRET: ACCESS } },
-      { missing: 'JWT_ACCESS_SECRET', env: { JWT_REFRESH_SECRET: REFRESH } },
-    ])('refuses to start without $missing alone, naming it', ({ missing, env }) => {
+      ['JWT_REFRESH_SECRET', { JWT_ACCESS_SECRET: ACCESS }],
+      ['JWT_ACCESS_SECRET', { JWT_REFRESH_SECRET: REFRESH }],
+    ])('refuses to start without %s alone, naming it', (missing, env) => {
       expectRefusal({ NODE_ENV: 'production', DATA_DIR: tempDataDir(), ...env }, missing);
     });
 
@@ -297,9 +301,9 @@ describe('loadConfig', () => {
 
   describe('development keys', () => {
     it.each([
-      { label: 'NODE_ENV unset', env: {} },
-      { label: 'NODE_ENV=development', env: { NODE_ENV: 'development' } },
-    ])('generates DATA_DIR/dev-keys.json readable by the owner only ($label)', ({ env }) => {
+      ['NODE_ENV unset', {}],
+      ['NODE_ENV=development', { NODE_ENV: 'development' }],
+    ])('generates DATA_DIR/dev-keys.json readable by the owner only (%s)', (_label, env: NodeJS.ProcessEnv) => {
       const dataDir = tempDataDir();
       const { config } = loadConfig({ DATA_DIR: dataDir, ...env });
       const file = join(dataDir, 'dev-keys.json');
