@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createAuthService } from './auth/index.js';
 import { createPasswordHasher } from './auth/passwords.js';
@@ -6,9 +8,12 @@ import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/client.js';
 import { createAuthenticate } from './http/authenticate.js';
 import { registerProblemHandlers } from './http/problem.js';
+import { accountRoutes } from './http/routes/account.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
 import { meRoutes } from './http/routes/me.js';
+import { sessionRoutes } from './http/routes/sessions.js';
+import { cookieSettings, TRANSPORT_HEADER } from './http/transport.js';
 import { createTokens } from './tokens/index.js';
 
 export interface BuildOptions {
@@ -67,9 +72,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     app.decorateRequest('bearer', false);
     registerProblemHandlers(app);
 
+    const cookies = cookieSettings(config.cookieSecure, config.corsOrigins);
+
+    if (config.corsOrigins.length > 0) {
+      const allowed = new Set(config.corsOrigins);
+      await app.register(cors, {
+        origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+        credentials: true,
+        methods: ['GET', 'POST', 'DELETE'],
+        allowedHeaders: ['Authorization', 'Content-Type', TRANSPORT_HEADER],
+        exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+        maxAge: 600,
+      });
+    }
     await app.register(healthRoutes, { ping: database.ping });
-    await app.register(authRoutes, { auth, authenticate });
+    // GET /me has a scope of its own: no cookie parsing or writing on the hot path.
     await app.register(meRoutes, { authenticate });
+    await app.register(async (scope) => {
+      await scope.register(cookie, { hook: false });
+      await scope.register(authRoutes, { auth, authenticate, cookies });
+      await scope.register(sessionRoutes, { auth, authenticate });
+      await scope.register(accountRoutes, { auth, authenticate, cookies });
+    });
     await app.ready();
   } catch (error) {
     await app.close();

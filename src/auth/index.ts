@@ -1,11 +1,15 @@
 import type { AccessClaims } from '../tokens/index.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+import { changePassword } from './change-password.js';
+import { deleteAccount } from './delete-account.js';
+import { listSessions, logoutOthers, revokeSession } from './devices.js';
 import { login } from './login.js';
 import { logout, logoutAll, type LogoutCredential } from './logout.js';
 import { refresh } from './refresh.js';
 import { register } from './register.js';
 
 export type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+export type { DeviceSession } from './devices.js';
 export type { LogoutCredential } from './logout.js';
 
 /** The use cases, bound to their dependencies once. */
@@ -18,6 +22,15 @@ export function createAuthService(deps: AuthDeps) {
     refresh: (refreshToken: string, device: DeviceInfo): Promise<SignedIn> => refresh(deps, refreshToken, device),
     logout: (credential: LogoutCredential): Promise<void> => logout(deps, credential),
     logoutAll: (access: AccessClaims) => logoutAll(deps, access),
+    logoutOthers: (access: AccessClaims) => logoutOthers(deps, access),
+    listSessions: (access: AccessClaims) => listSessions(deps, access),
+    revokeSession: (access: AccessClaims, sessionId: string) => revokeSession(deps, access, sessionId),
+    changePassword: (
+      access: AccessClaims,
+      input: { currentPassword: string; newPassword: string },
+      device: DeviceInfo,
+    ): Promise<SignedIn> => changePassword(deps, access, input, device),
+    deleteAccount: (access: AccessClaims, password: string) => deleteAccount(deps, access, password),
     verifyAccess: (token: string): AccessClaims => deps.tokens.verifyAccess(token),
   };
 }

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { sessions, users } from './schema.js';
 
@@ -36,9 +36,55 @@ export interface RefreshState {
   email: string;
 }
 
+/** A session the user can still refresh: not revoked, not past its end, minted at the user's current version. */
+function live(userId: string, now: Date): SQL {
+  return and(
+    eq(sessions.userId, userId),
+    isNull(sessions.revokedAt),
+    gt(sessions.expiresAt, now),
+    eq(sessions.refreshTokenVersion, sql`(select ${users.refreshTokenVersion} from ${users} where ${users.id} = ${userId})`),
+  )!;
+}
+
 /** Queries on `sessions`; `db` may be a transaction. */
 export function createSessionsRepository(db: Db) {
   return {
+    /** The user's live sessions (devices), newest first. */
+    async listLive(userId: string, now: Date) {
+      return db
+        .select({
+          id: sessions.id,
+          createdAt: sessions.createdAt,
+          lastUsedAt: sessions.lastUsedAt,
+          expiresAt: sessions.expiresAt,
+          userAgent: sessions.userAgent,
+          ip: sessions.ip,
+        })
+        .from(sessions)
+        .where(live(userId, now))
+        .orderBy(desc(sessions.createdAt), desc(sessions.id));
+    },
+
+    /** Revokes one of the user's live sessions; false when there is no such live session. */
+    async revokeLive(sessionId: string, userId: string, now: Date): Promise<boolean> {
+      const rows = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.id, sessionId), live(userId, now)))
+        .returning({ id: sessions.id });
+      return rows.length === 1;
+    },
+
+    /** Revokes every live session of the user but one; returns how many it revoked. */
+    async revokeOthers(userId: string, keepSessionId: string, now: Date): Promise<number> {
+      const rows = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(ne(sessions.id, keepSessionId), live(userId, now)))
+        .returning({ id: sessions.id });
+      return rows.length;
+    },
+
     /**
      * Creates a session stamped with the user's refresh token version as it is at insert
      * time, read under a share lock in the same statement: a concurrent version bump either

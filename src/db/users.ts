@@ -22,6 +22,11 @@ export function createUsersRepository(db: Db) {
       return user;
     },
 
+    async findById(id: string): Promise<User | undefined> {
+      const [user] = await db.select().from(users).where(eq(users.id, id));
+      return user;
+    },
+
     async findByEmail(email: string): Promise<User | undefined> {
       const [user] = await db.select().from(users).where(eq(users.email, email));
       return user;
@@ -33,6 +38,29 @@ export function createUsersRepository(db: Db) {
         .update(users)
         .set({ passwordHash: newHash, updatedAt: now })
         .where(and(eq(users.id, id), eq(users.passwordHash, oldHash)));
+    },
+
+    /**
+     * Password change: the new hash and the version bump in one statement, so no refresh
+     * token from before survives the new password. Only if the hash is still the one the
+     * current password was checked against; returns the new version, or undefined.
+     */
+    async changePassword(id: string, oldHash: string, newHash: string, now: Date): Promise<number | undefined> {
+      const [row] = await db
+        .update(users)
+        .set({ passwordHash: newHash, refreshTokenVersion: sql`${users.refreshTokenVersion} + 1`, updatedAt: now })
+        .where(and(eq(users.id, id), eq(users.passwordHash, oldHash)))
+        .returning({ refreshTokenVersion: users.refreshTokenVersion });
+      return row?.refreshTokenVersion;
+    },
+
+    /** Deletes the user, and with it (ON DELETE CASCADE) every session, in one statement. */
+    async delete(id: string, verifiedHash: string): Promise<boolean> {
+      const rows = await db
+        .delete(users)
+        .where(and(eq(users.id, id), eq(users.passwordHash, verifiedHash)))
+        .returning({ id: users.id });
+      return rows.length === 1;
     },
 
     /**

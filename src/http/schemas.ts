@@ -9,15 +9,43 @@ export const Credentials = Type.Object(
   { additionalProperties: false },
 );
 
-export const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 1, maxLength: 16384 }) },
-  { additionalProperties: false },
-);
-
-export const LogoutBody = Type.Object(
+/** Refresh and logout: the token in the body (mobile), or none when it travels in the cookie. */
+export const RefreshTokenBody = Type.Object(
   { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })) },
   { additionalProperties: false },
 );
+
+export const PasswordChange = Type.Object(
+  {
+    currentPassword: Type.String({ maxLength: 1024 }),
+    newPassword: Type.String({ maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PasswordConfirmation = Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false });
+
+export const TransportHeaders = Type.Object({
+  'x-token-transport': Type.Optional(Type.Union([Type.Literal('cookie'), Type.Literal('bearer')])),
+});
+
+export const SessionParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const SessionList = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      current: Type.Boolean(),
+      createdAt: Type.String(),
+      lastUsedAt: Type.String(),
+      expiresAt: Type.String(),
+      userAgent: Type.Union([Type.String(), Type.Null()]),
+      ip: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+export const LogoutOthersResponse = Type.Object({ revokedSessions: Type.Integer() });
 
 export const User = Type.Object({ id: Type.String(), email: Type.String() });
 

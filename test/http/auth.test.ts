@@ -263,8 +263,17 @@ describe('POST /auth/refresh', () => {
     expect(problem(await refreshWith(t.app, accessToken)).code).toBe('token_invalid');
   });
 
-  it('answers 400 validation_failed without a refreshToken', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: {} });
+  it.each([
+    ['an empty object', {}],
+    ['no body at all', undefined],
+  ])('answers 401 token_missing for %s (no body token, no cookie)', async (_name, payload) => {
+    const res = await t.app.inject({ method: 'POST', url: '/auth/refresh', ...(payload ? { payload } : {}) });
+    expect(res.statusCode).toBe(401);
+    expect(problem(res).code).toBe('token_missing');
+  });
+
+  it('answers 400 validation_failed for a refreshToken that is not a string', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: 42 } });
     expect(res.statusCode).toBe(400);
     expect(problem(res).code).toBe('validation_failed');
   });

@@ -1,53 +1,81 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService, DeviceInfo, SignedIn } from '../../auth/index.js';
+import type { AuthService, DeviceInfo } from '../../auth/index.js';
+import { AuthError } from '../../errors.js';
 import { claimsOf, verifyBearer } from '../authenticate.js';
-import { Credentials, LogoutAllResponse, LogoutBody, problemResponses, RefreshBody, TokenResponse } from '../schemas.js';
+import {
+  Credentials,
+  LogoutAllResponse,
+  LogoutOthersResponse,
+  PasswordChange,
+  problemResponses,
+  RefreshTokenBody,
+  TokenResponse,
+  TransportHeaders,
+} from '../schemas.js';
+import {
+  clearRefreshCookie,
+  cookieTransportGuard,
+  refreshTokenFromCookie,
+  sendTokens,
+  transportOf,
+  type CookieSettings,
+} from '../transport.js';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
   authenticate: onRequestHookHandler;
+  cookies: CookieSettings;
 }
 
-/** Register, login, refresh and logout (Bearer transport). */
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify, { auth, authenticate }) => {
+/** Sign-in, rotation, sign-out and password change, in Bearer or cookie transport. */
+export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify, { auth, authenticate, cookies }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const guard = cookieTransportGuard(cookies);
+  const tokens = { 200: TokenResponse, ...problemResponses };
 
   app.post(
     '/auth/register',
-    { schema: { body: Credentials, response: { 201: TokenResponse, ...problemResponses } } },
-    async (request, reply) => {
-      const signedIn = await auth.register(request.body, device(request));
-      return tokenResponse(reply.code(201), signedIn);
-    },
+    { onRequest: guard, schema: { headers: TransportHeaders, body: Credentials, response: { 201: TokenResponse, ...problemResponses } } },
+    async (request, reply) => sendTokens(request, reply.code(201), cookies, await auth.register(request.body, device(request))),
   );
 
   app.post(
     '/auth/login',
-    { schema: { body: Credentials, response: { 200: TokenResponse, ...problemResponses } } },
-    async (request, reply) => tokenResponse(reply, await auth.login(request.body, device(request))),
+    { onRequest: guard, schema: { headers: TransportHeaders, body: Credentials, response: tokens } },
+    async (request, reply) => sendTokens(request, reply, cookies, await auth.login(request.body, device(request))),
   );
 
   app.post(
     '/auth/refresh',
-    { schema: { body: RefreshBody, response: { 200: TokenResponse, ...problemResponses } } },
-    async (request, reply) => tokenResponse(reply, await auth.refresh(request.body.refreshToken, device(request))),
+    { onRequest: guard, preValidation: optionalBody, schema: { headers: TransportHeaders, body: RefreshTokenBody, response: tokens } },
+    async (request, reply) => {
+      const fromBody = request.body.refreshToken;
+      const token = fromBody ?? refreshTokenFromCookie(request, cookies);
+      if (!token) throw new AuthError('token_missing', 'A refresh token is required');
+      const signedIn = await clearCookieOnRefusal(reply, cookies, !fromBody, () => auth.refresh(token, device(request)));
+      return sendTokens(request, reply, cookies, signedIn);
+    },
   );
 
   app.post(
     '/auth/logout',
     {
-      // The body is optional here: a Bearer logout sends none.
-      preValidation: (request, _reply, done) => {
-        request.body ??= {};
-        done();
-      },
-      schema: { body: LogoutBody, response: { 204: Type.Null(), ...problemResponses } },
+      onRequest: guard,
+      preValidation: optionalBody,
+      schema: { headers: TransportHeaders, body: RefreshTokenBody, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {
-      const { refreshToken } = request.body;
-      await auth.logout(refreshToken ? { refreshToken } : { access: verifyBearer(auth, request) });
+      const cookieTransport = transportOf(request) === 'cookie';
+      await clearCookieOnRefusal(reply, cookies, cookieTransport, async () => {
+        const { refreshToken } = request.body;
+        // A Bearer request is never affected by a cookie that happens to ride along.
+        const bearerOnly = request.headers.authorization !== undefined && !cookieTransport;
+        const token = refreshToken ?? (bearerOnly ? undefined : refreshTokenFromCookie(request, cookies));
+        await auth.logout(token ? { refreshToken: token } : { access: verifyBearer(auth, request) });
+      });
+      if (cookieTransport) clearRefreshCookie(reply, cookies);
       return reply.code(204).send(null);
     },
   );
@@ -60,20 +88,45 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
       return { refreshTokenVersion, revokedAt: revokedAt.toISOString() };
     },
   );
+
+  app.post(
+    '/auth/logout-others',
+    { onRequest: authenticate, schema: { response: { 200: LogoutOthersResponse, ...problemResponses } } },
+    async (request) => ({ revokedSessions: await auth.logoutOthers(claimsOf(request)) }),
+  );
+
+  app.post(
+    '/auth/password',
+    { onRequest: [authenticate, guard], schema: { headers: TransportHeaders, body: PasswordChange, response: tokens } },
+    async (request, reply) =>
+      sendTokens(request, reply, cookies, await auth.changePassword(claimsOf(request), request.body, device(request))),
+  );
 };
 
-function device(request: FastifyRequest): DeviceInfo {
+/** The device as seen now: stored at sign-in and updated at each refresh. */
+export function device(request: FastifyRequest): DeviceInfo {
   return { userAgent: request.headers['user-agent']?.slice(0, 512) ?? null, ip: request.ip };
 }
 
-function tokenResponse(reply: FastifyReply, s: SignedIn) {
-  reply.header('cache-control', 'no-store');
-  return {
-    tokenType: 'Bearer' as const,
-    accessToken: s.accessToken,
-    expiresIn: s.expiresIn,
-    refreshToken: s.refreshToken,
-    refreshExpiresIn: s.refreshExpiresIn,
-    user: s.user,
-  };
+/** Refresh and logout may come with no body at all (cookie or Bearer credential). */
+const optionalBody: preValidationHookHandler = (request, _reply, done) => {
+  request.body ??= {};
+  done();
+};
+
+const REFUSALS = new Set(['token_invalid', 'token_expired', 'token_revoked', 'refresh_token_reused']);
+
+/** A refused cookie credential clears the cookie, so a dead one does not loop. */
+async function clearCookieOnRefusal<T>(
+  reply: FastifyReply,
+  cookies: CookieSettings,
+  usesCookie: boolean,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (usesCookie && error instanceof AuthError && REFUSALS.has(error.code)) clearRefreshCookie(reply, cookies);
+    throw error;
+  }
 }

@@ -1,0 +1,13 @@
+import { createUsersRepository } from '../db/users.js';
+import { AuthError } from '../errors.js';
+import type { AccessClaims } from '../tokens/index.js';
+import type { AuthDeps } from './deps.js';
+import { reauthenticate } from './reauthenticate.js';
+
+/** Deletes the account and all its sessions; every refresh token of the user dies with the row. */
+export async function deleteAccount(deps: AuthDeps, access: AccessClaims, password: string): Promise<void> {
+  const user = await reauthenticate(deps, access.sub, password, '/password');
+  if (!(await createUsersRepository(deps.db).delete(user.id, user.passwordHash))) {
+    throw new AuthError('invalid_credentials', 'Invalid email or password');
+  }
+}
