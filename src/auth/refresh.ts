@@ -32,7 +32,7 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
     const state = await sessions.lockForRefresh(claims.sid, claims.sub);
     const verdict = judge(state, claims, now.getTime(), deps.refreshReuseGrace);
     if (verdict === 'current') {
-      // Only reachable if the state moved back under the CAS; with the rows locked it cannot lose again.
+      // Not expected (the CAS conditions only ever turn false), but with the rows locked a retry cannot lose.
       const again = await sessions.rotate(rotation);
       return again ? tokensFor(deps, claims, again.email, nextJti, again.expiresAt) : ('revoked' as const);
     }
@@ -43,13 +43,16 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
   // Thrown after the transaction, so the revocation of a reused session is committed.
   if (outcome === 'reused') throw new AuthError('refresh_token_reused', 'Refresh token already used');
   if (outcome === 'revoked') throw new AuthError('token_revoked', 'The session is no longer valid');
+  if (outcome === 'expired') throw new AuthError('token_expired', 'The session has ended');
   return outcome;
 }
 
-type Verdict = 'revoked' | 'current' | 'grace' | 'reused';
+type Verdict = 'revoked' | 'expired' | 'current' | 'grace' | 'reused';
 
 function judge(state: RefreshState | undefined, claims: RefreshClaims, now: number, graceSeconds: number): Verdict {
-  if (!state || state.revokedAt || state.expiresAt.getTime() <= now) return 'revoked';
+  if (!state || state.revokedAt) return 'revoked';
+  // Within the clock skew the token itself still verifies; the session's end is exact.
+  if (state.expiresAt.getTime() <= now) return 'expired';
   if (state.userVersion !== claims.refreshTokenVersion) return 'revoked';
   if (state.refreshJti === claims.jti) return 'current';
   const rotatedAt = state.rotatedAt?.getTime() ?? -Infinity;

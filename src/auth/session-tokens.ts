@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSessionsRepository } from '../db/sessions.js';
+import { AuthError } from '../errors.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 
 export interface SessionTokensInput {
@@ -40,6 +41,8 @@ export async function startSession(
     ...device,
   };
   const refreshTokenVersion = await createSessionsRepository(deps.db).insert(session);
+  // The account was deleted between the password check and here.
+  if (refreshTokenVersion === undefined) throw new AuthError('invalid_credentials', 'Invalid email or password');
   return issueSessionTokens(deps, {
     user,
     sessionId: session.id,

@@ -89,24 +89,18 @@ export function createSessionsRepository(db: Db) {
      * Creates a session stamped with the user's refresh token version as it is at insert
      * time, read under a share lock in the same statement: a concurrent version bump either
      * commits first (and the session gets the new version) or waits for this one (and
-     * revokes it). Returns the version the session's tokens must carry.
+     * revokes it). Returns the version the session's tokens must carry, or undefined when
+     * the user no longer exists (deleted since the password was checked).
      */
-    async insert(s: NewSession): Promise<number> {
-      const [row] = await db
-        .insert(sessions)
-        .values({
-          id: s.id,
-          userId: s.userId,
-          refreshTokenVersion: sql`(select ${users.refreshTokenVersion} from ${users} where ${users.id} = ${s.userId} for share)`,
-          refreshJti: s.refreshJti,
-          createdAt: s.now,
-          lastUsedAt: s.now,
-          expiresAt: s.expiresAt,
-          userAgent: s.userAgent,
-          ip: s.ip,
-        })
-        .returning({ refreshTokenVersion: sessions.refreshTokenVersion });
-      return row!.refreshTokenVersion;
+    async insert(s: NewSession): Promise<number | undefined> {
+      const result = await db.execute(sql`
+        insert into ${sessions} (id, user_id, refresh_token_version, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip)
+        select ${s.id}::uuid, id, refresh_token_version, ${s.refreshJti}::uuid, ${s.now.toISOString()}::timestamptz,
+               ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz, ${s.userAgent}::text, ${s.ip}::text
+        from ${users} where id = ${s.userId} for share
+        returning refresh_token_version`);
+      const [row] = (result as unknown as { rows: { refresh_token_version: number }[] }).rows;
+      return row?.refresh_token_version;
     },
 
     /**
@@ -149,23 +143,30 @@ export function createSessionsRepository(db: Db) {
       return row;
     },
 
-    /** Reads a session and its user with both rows locked; call inside a transaction. */
+    /**
+     * Reads a session and its user with both rows locked; call inside a transaction. The
+     * user row is locked first, as every other statement here does (the rotation's share
+     * lock, the version bump, a cascading delete), so the two can never deadlock.
+     */
     async lockForRefresh(sessionId: string, userId: string): Promise<RefreshState | undefined> {
-      const [row] = await db
+      const [user] = await db
+        .select({ version: users.refreshTokenVersion, email: users.email })
+        .from(users)
+        .where(eq(users.id, userId))
+        .for('share');
+      if (!user) return undefined;
+      const [session] = await db
         .select({
           refreshJti: sessions.refreshJti,
           previousJti: sessions.previousJti,
           rotatedAt: sessions.rotatedAt,
           revokedAt: sessions.revokedAt,
           expiresAt: sessions.expiresAt,
-          userVersion: users.refreshTokenVersion,
-          email: users.email,
         })
         .from(sessions)
-        .innerJoin(users, eq(users.id, sessions.userId))
         .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
-        .for('update');
-      return row;
+        .for('no key update');
+      return session && { ...session, userVersion: user.version, email: user.email };
     },
 
     /** Revokes one of the user's sessions; idempotent. */

@@ -65,6 +65,27 @@ describe('refresh racing logout-all', () => {
 });
 
 describe('refreshes racing with the same token', () => {
+  it(`never answers 500 when spent and current tokens race each other (${ROUNDS} rounds, 2 instances)`, async () => {
+    // The fast-path CAS and the slow path that judges a spent token lock the same user and
+    // session rows; if they took them in different orders, PostgreSQL would abort one
+    // with a deadlock. Two tabs and a retried request produce exactly this traffic.
+    const { email } = await register(t.app);
+    for (let round = 0; round < ROUNDS; round++) {
+      const r0 = (await login(t.app, email)).json().refreshToken as string;
+      const first = await refreshWith(t.app, r0);
+      expect(first.statusCode).toBe(200);
+      const r1 = first.json().refreshToken as string;
+      const results = await Promise.all([
+        ...Array.from({ length: 4 }, (_, i) => refreshWith(i % 2 ? instanceB : t.app, r0)),
+        ...Array.from({ length: 2 }, (_, i) => refreshWith(i % 2 ? t.app : instanceB, r1)),
+      ]);
+      const outcomes = results.map((r) => (r.statusCode === 200 ? 200 : problem(r).code));
+      for (const outcome of outcomes) expect([200, 'refresh_token_reused', 'token_revoked']).toContain(outcome);
+      // Once R1 has been rotated, R0 is two tokens old: reuse, which may end the session for everyone.
+      expect(outcomes).toContain(200);
+    }
+  });
+
   it('all succeed within the grace, on the same session, converging on one current token', async () => {
     const { refreshToken } = await register(t.app);
     const results = await Promise.all(
@@ -91,5 +112,19 @@ describe('refreshes racing with the same token', () => {
     );
     for (const res of [a, b]) expect(['refresh_token_reused', 'token_revoked']).toContain(problem(res).code);
     expect(problem(await refreshWith(t.app, winner.json().refreshToken)).code).toBe('token_revoked');
+  });
+});
+
+describe('login racing account deletion', () => {
+  it(`answers the login 200 or invalid_credentials, never 500 (${ROUNDS} rounds)`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { email, accessToken } = await register(t.app);
+      const [signIn, deletion] = await Promise.all([
+        login(instanceB, email),
+        t.app.inject({ method: 'DELETE', url: '/me', headers: bearer(accessToken), payload: { password: PASSWORD } }),
+      ]);
+      expect(deletion.statusCode).toBe(204);
+      if (signIn.statusCode !== 200) expect(problem(signIn).code).toBe('invalid_credentials');
+    }
   });
 });
