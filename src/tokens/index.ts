@@ -104,6 +104,8 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
   };
 }
 
+/** `users.refresh_token_version` is a PostgreSQL integer. */
+const INT4_MAX = 2 ** 31 - 1;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const isUuid = (value: unknown) => typeof value === 'string' && UUID.test(value);
 
@@ -120,6 +122,7 @@ function checkShape<C extends RefreshClaims | AccessClaims>(claims: C, isAccess:
     isUuid(claims.jti) &&
     Number.isSafeInteger(claims.refreshTokenVersion) &&
     claims.refreshTokenVersion >= 0 &&
+    claims.refreshTokenVersion <= INT4_MAX &&
     (!isAccess || typeof (claims as AccessClaims).email === 'string');
   if (!valid) throw new AuthError('token_invalid', 'The token is invalid');
   return claims;

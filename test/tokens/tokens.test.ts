@@ -349,6 +349,9 @@ const hostileRows: Row[] = [
   { name: 'refreshTokenVersion negative (refresh)', make: () => forgeRefresh({ payload: { refreshTokenVersion: -1 } }), code: 'token_invalid', via: 'refresh' },
   { name: 'refreshTokenVersion a string (refresh)', make: () => forgeRefresh({ payload: { refreshTokenVersion: '0' } }), code: 'token_invalid', via: 'refresh' },
   { name: 'refreshTokenVersion 1.5 (refresh)', make: () => forgeRefresh({ payload: { refreshTokenVersion: 1.5 } }), code: 'token_invalid', via: 'refresh' },
+  // users.refresh_token_version is a PostgreSQL integer: a larger value must not reach a query.
+  { name: 'refreshTokenVersion 2^31 (refresh)', make: () => forgeRefresh({ payload: { refreshTokenVersion: 2 ** 31 } }), code: 'token_invalid', via: 'refresh' },
+  { name: 'aud an array containing ours', make: () => forgeAccess({ payload: { aud: ['versioned-auth', 'other'] } }), code: 'token_invalid' },
   // times
   { name: 'exp missing', make: () => forgeAccess({ payload: { exp: undefined } }), code: 'token_invalid' },
   { name: 'exp missing (refresh)', make: () => forgeRefresh({ payload: { exp: undefined } }), code: 'token_invalid', via: 'refresh' },
