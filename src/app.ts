@@ -7,7 +7,8 @@ import { createPasswordHasher } from './auth/passwords.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/client.js';
 import { createAuthenticate } from './http/authenticate.js';
-import { registerProblemHandlers } from './http/problem.js';
+import { loggerOptions } from './http/logging.js';
+import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js';
 import { accountRoutes } from './http/routes/account.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -26,27 +27,17 @@ export interface BuildOptions {
 /** Request bodies over this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = 16 * 1024;
 
-/** Never logged, whatever a serializer or a future log line includes. */
-export const REDACTED = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.currentPassword',
-  '*.newPassword',
-  '*.refreshToken',
-  '*.accessToken',
-];
-
 /**
  * Builds the whole service as a ready Fastify instance: opens the database and applies
  * pending migrations, then registers the routes. Closing the app closes the database.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger),
+    logger: loggerOptions(options.logger),
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: true } },
   });
 
@@ -110,9 +101,4 @@ function registerJsonOnly(app: FastifyInstance): void {
     if (body === '') return done(null, undefined);
     parseJson(request, body as string, done);
   });
-}
-
-function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
-  const base = typeof logger === 'object' && logger !== null ? logger : {};
-  return { ...base, redact: { paths: REDACTED, censor: '[redacted]' } };
 }

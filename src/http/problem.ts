@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
@@ -24,7 +25,6 @@ const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
 /** Fastify's own errors, by their code. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
@@ -80,4 +80,31 @@ function fieldPath(context: string | undefined, instancePath: string, params: Re
   const missing = typeof params.missingProperty === 'string' ? `/${params.missingProperty}` : '';
   const path = `${instancePath}${missing}` || '/';
   return context && context !== 'body' ? `/${context}${path === '/' ? '' : path}` : path;
+}
+
+/** Fastify's errors raised before routing (a URL that does not decode): answered like an unknown route. */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code !== 'FST_ERR_BAD_URL') request.log.error({ err: error }, 'framework error');
+  void send(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'not_found' : 'internal_error');
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad header bytes, conflicting lengths, headers over
+ * the limit) never reach Fastify: answer them as problem+json too, and close.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const problem: Problem = tooLarge
+    ? { type: 'about:blank', status, title: 'Request headers too large', code: 'payload_too_large' }
+    : { type: 'about:blank', status, title: 'Malformed HTTP request', code: 'validation_failed' };
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

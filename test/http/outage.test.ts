@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -10,12 +11,19 @@ import { bearer, PASSWORD, problem, testConfig } from '../helper.js';
 const config = testConfig({ database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/unreachable' } });
 let app: FastifyInstance;
 let database: Database;
+const logLines: string[] = [];
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
 
 beforeAll(async () => {
   const real = await openDatabase(config.database);
   // Skip migrations: the point is a database that went away after start.
   database = { ...real, migrate: async () => {} };
-  app = await buildApp(config, { database });
+  app = await buildApp(config, { database, logger: { level: 'warn', stream: sink } });
 });
 afterAll(async () => {
   await app.close();
@@ -52,5 +60,17 @@ describe('while the database is unreachable', () => {
   it('reports not ready with 503, while /health stays 200', async () => {
     expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
+
+describe('logging an outage', () => {
+  it('logs the failure without the query parameters (email, password hash) a failed query carries', async () => {
+    logLines.length = 0;
+    const email = `outage-${randomUUID()}@example.com`;
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
+    const log = logLines.join('');
+    expect(log).toContain('database unavailable');
+    expect(log).not.toContain(email);
+    expect(log).not.toContain(PASSWORD);
   });
 });

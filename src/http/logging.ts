@@ -1,0 +1,53 @@
+import type { FastifyServerOptions } from 'fastify';
+
+/** Never logged, whatever a serializer or a future log line includes. */
+export const REDACTED = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.refreshToken',
+  '*.accessToken',
+];
+
+interface LoggedError {
+  [key: string]: unknown;
+  type: string;
+  message: string;
+  stack: string;
+}
+
+/**
+ * Errors as logged. A failed drizzle query puts its SQL parameters (emails, password
+ * hashes, token ids) in its message and stack, where redaction paths cannot reach: log
+ * only its type and its cause's code and message.
+ */
+export function serializeError(error: unknown, depth = 0): LoggedError {
+  if (!(error instanceof Error)) return { type: typeof error, message: String(error), stack: '' };
+  const code = (error as { code?: unknown }).code;
+  const cause = error.cause !== undefined && depth < 3 ? serializeError(error.cause, depth + 1) : undefined;
+  if (error.message.startsWith('Failed query:')) {
+    const message = 'database query failed';
+    return { type: error.name, message, stack: `${error.name}: ${message}`, ...(cause ? { cause } : {}) };
+  }
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    stack: error.stack ?? '',
+    ...(cause ? { cause } : {}),
+  };
+}
+
+/** Adds redaction and the safe error serializer to the caller's pino options. */
+export function loggerOptions(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const base = typeof logger === 'object' && logger !== null ? logger : {};
+  return {
+    ...base,
+    redact: { paths: REDACTED, censor: '[redacted]' },
+    serializers: { ...('serializers' in base ? base.serializers : {}), err: serializeError },
+  };
+}
