@@ -29,7 +29,8 @@ export const TransportHeaders = Type.Object({
   'x-token-transport': Type.Optional(Type.Union([Type.Literal('cookie'), Type.Literal('bearer')])),
 });
 
-export const SessionParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+// No length bound here: an id that is not one of the caller's sessions, whatever its shape, is a 404.
+export const SessionParams = Type.Object({ id: Type.String() });
 
 export const SessionList = Type.Object({
   sessions: Type.Array(
