@@ -1,33 +1,18 @@
 /// <reference lib="dom" />
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, snapshot, uniqueEmail, type TestApp } from '../helper.js';
+import { chromiumAvailable, launchChromium, servePage } from './chromium.js';
 
 /**
  * A real browser against the real server: the SPA page is served from an origin listed in
  * CORS_ORIGINS; a foreign page is served from another origin on the same site (localhost),
  * so SameSite does not protect the cookie there and the CSRF defence itself is tested.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  console.warn(`\n!!! SKIPPING the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium) !!!\n`);
-}
-
-const PAGE = '<!doctype html><title>spa</title><p>page</p>';
-
-function servePage(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://localhost:${(server.address() as AddressInfo).port}` })),
-  );
-}
-
-describe.skipIf(!available)('a single-page app in headless Chromium', () => {
+describe.skipIf(!chromiumAvailable)('a single-page app in headless Chromium', () => {
   let t: TestApp;
   let api: string;
   let browser: Browser;
@@ -51,10 +36,7 @@ describe.skipIf(!available)('a single-page app in headless Chromium', () => {
     t = await buildTestApp({ corsOrigins: [allowed.origin] }, { logger: { level: 'info', stream: log } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     api = `http://localhost:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext();
     spa = await context.newPage();
     // Under /auth, so the cookie's Path would match: only HttpOnly keeps it from the script.
