@@ -22,6 +22,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** An open database to use instead of opening `config.database`; the caller closes it. */
   database?: Database;
+  /** Registers extra routes before the app is ready (the benchmark's comparison route); never used by the server. */
+  extend?: (app: FastifyInstance, context: { database: Database }) => Promise<void>;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await scope.register(sessionRoutes, { auth, authenticate });
       await scope.register(accountRoutes, { auth, authenticate, cookies });
     });
+    if (options.extend) await options.extend(app, { database });
     await app.ready();
   } catch (error) {
     await app.close();
