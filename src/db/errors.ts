@@ -1,7 +1,12 @@
 // SQLSTATE classes and codes that mean "the database is not there right now", not "the query is wrong".
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
-const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i, /Connection ended unexpectedly/i];
+const UNAVAILABLE_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /query read timeout/i,
+  /connection terminated/i,
+  /Connection ended unexpectedly/i,
+];
 
 /** True when an error (or one it wraps) says the database is unreachable, down or overloaded. */
 export function isDatabaseUnavailable(error: unknown): boolean {
