@@ -15,13 +15,22 @@ const { config, warnings } = loaded;
 const app = await buildApp(config, { logger: { level: config.logLevel } });
 for (const warning of warnings) app.log.warn(warning);
 
+const SHUTDOWN_DEADLINE_MS = 15_000;
 let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
-    app.close().then(
+    // close() stops accepting and waits for open connections; a keep-alive connection whose
+    // request finishes after that would hold it until the client hangs up, so keep closing
+    // the ones that have gone idle. A request that never ends gets a hard deadline.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    setTimeout(() => {
+      app.log.error('shutdown deadline passed: exiting with requests still open');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    app.close().finally(() => clearInterval(sweep)).then(
       () => process.exit(0),
       (error: unknown) => {
         app.log.error({ err: error }, 'error while shutting down');
