@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/index.js';
 import { AuthError, type ErrorCode } from '../../src/errors.js';
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, createTokens, type Tokens } from '../../src/tokens/index.js';
 import { ACCESS_SECRET, REFRESH_SECRET, decodeJwt, testClock, testConfig, type TestClock } from '../helper.js';
+import { b64, flip } from '../support/jwt.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -54,7 +55,6 @@ function issueBoth(tokens: Tokens, clock: TestClock, refreshTtlSeconds = 30 * 86
   return { s, refreshJti, expiresAt, access, refresh };
 }
 
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const hmac = (hash: 'sha256' | 'sha384' | 'sha512', secret: string, input: string) =>
   createHmac(hash, secret).update(input).digest('base64url');
 
@@ -128,16 +128,6 @@ function forge(kind: 'access' | 'refresh', options: Forge = {}): string {
 
 const forgeAccess = (options: Forge = {}) => forge('access', options);
 const forgeRefresh = (options: Forge = {}) => forge('refresh', options);
-
-/** Replaces one character in the middle of segment `index`, staying inside the base64url alphabet. */
-function flip(token: string, index: number): string {
-  const parts = token.split('.');
-  const segment = parts[index] ?? '';
-  const at = Math.floor(segment.length / 2);
-  const replacement = segment[at] === 'A' ? 'B' : 'A';
-  parts[index] = segment.slice(0, at) + replacement + segment.slice(at + 1);
-  return parts.join('.');
-}
 
 /** A validly signed access token of exactly `length` characters (padded with an extra claim). */
 function accessTokenOfLength(length: number): string {
