@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
@@ -6,6 +7,7 @@ import { createAuthService } from './auth/index.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/client.js';
+import { AuthError } from './errors.js';
 import { createAuthenticate } from './http/authenticate.js';
 import { loggerOptions } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from './http/problem.js';
@@ -96,12 +98,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return app;
 }
 
-/** JSON is the only body this API takes; an empty JSON body counts as no body. */
+/**
+ * JSON is the only body this API takes; an empty JSON body counts as no body. Bytes that
+ * are not UTF-8 are not JSON (RFC 8259) and would otherwise turn silently into U+FFFD.
+ */
 function registerJsonOnly(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0) return done(null, undefined);
+    if (!isUtf8(bytes)) return done(new AuthError('invalid_json', 'The body is not UTF-8'), undefined);
+    parseJson(request, bytes.toString('utf8'), done);
   });
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../helper.js';
+import { buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } from '../helper.js';
 
 let t: TestApp;
 let port: number;
@@ -52,6 +52,24 @@ describe('requests refused before routing', () => {
     const answer = await raw(`GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1.1 431 /);
     expect(bodyOf(answer)).toMatchObject({ status: 431, code: 'payload_too_large' });
+  });
+
+  it('uses the first of two Authorization headers, as Node does (it discards the duplicate)', async () => {
+    const { accessToken } = await register(t.app);
+    const valid = await raw(`GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${accessToken}\r\nAuthorization: Bearer junk\r\nConnection: close\r\n\r\n`);
+    expect(valid).toMatch(/^HTTP\/1.1 200 /);
+    const junkFirst = await raw(`GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer junk\r\nAuthorization: Bearer ${accessToken}\r\nConnection: close\r\n\r\n`);
+    expect(junkFirst).toMatch(/^HTTP\/1.1 401 /);
+    expect(bodyOf(junkFirst).code).toBe('token_invalid');
+  });
+
+  it('refuses two X-Token-Transport headers (joined by Node into one value) with 400 validation_failed', async () => {
+    const body = JSON.stringify({ email: uniqueEmail(), password: PASSWORD });
+    const answer = await raw(
+      `POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Token-Transport: cookie\r\nX-Token-Transport: bearer\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 400 /);
+    expect(bodyOf(answer).code).toBe('validation_failed');
   });
 
   it('refuses a 10,000-character bearer token as token_invalid', async () => {

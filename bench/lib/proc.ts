@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+export const CLOCK_TICKS = (() => {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * User plus system CPU time of a whole process (every thread: the event loop, libuv's
+ * pool where argon2 runs, the GC), in milliseconds, from /proc/<pid>/stat; undefined
+ * where there is no /proc. Resolution is one clock tick (10 ms at CLK_TCK=100).
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size in MiB from /proc/<pid>/status; undefined where there is no /proc. */
+export function rssMiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The main (event-loop) thread's time on a CPU and waiting in the run queue for one, in ms, from /proc/<pid>/task/<pid>/schedstat. */
+export function mainThreadSchedMs(pid: number): { running: number; waiting: number } | undefined {
+  try {
+    const [running, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return running === undefined || waiting === undefined ? undefined : { running: running / 1e6, waiting: waiting / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ThreadUsage {
+  seconds: number;
+  /** Whole process (all threads) CPU, ms per second of wall time. */
+  processCpuMsPerS?: number;
+  /** Event-loop thread on a CPU, ms per second. */
+  mainThreadCpuMsPerS?: number;
+  /** Event-loop thread runnable but waiting for a CPU, ms per second. */
+  mainThreadWaitMsPerS?: number;
+}
+
+/** Starts measuring where a process's CPU time goes; call the result to stop. */
+export function threadUsage(pid: number): () => ThreadUsage {
+  const t0 = performance.now();
+  const cpu0 = cpuMs(pid);
+  const sched0 = mainThreadSchedMs(pid);
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuMs(pid);
+    const sched1 = mainThreadSchedMs(pid);
+    const rate = (a?: number, b?: number) => (a !== undefined && b !== undefined ? (b - a) / seconds : undefined);
+    return {
+      seconds,
+      processCpuMsPerS: rate(cpu0, cpu1),
+      mainThreadCpuMsPerS: rate(sched0?.running, sched1?.running),
+      mainThreadWaitMsPerS: rate(sched0?.waiting, sched1?.waiting),
+    };
+  };
+}

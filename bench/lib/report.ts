@@ -1,0 +1,389 @@
+import type { LoadResult } from './load.js';
+import type { LogoutAllResult } from './logout-all.js';
+import type { ThreadUsage } from './proc.js';
+import type { ProfileSummary } from './profile.js';
+import { DESCRIPTIONS, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
+import { median, sum } from './stats.js';
+
+export interface RoundResult {
+  round: number;
+  /** Per scenario: the timed run (throughput, latency) and the fixed-count run (CPU per request). */
+  scenarios: Partial<Record<RoundScenario, { timed: LoadResult; cpu: LoadResult }>>;
+  argon2?: LoadResult;
+  loginStorm?: { idle: LoadResult; probe: LoadResult; login: LoadResult; threads: { idle: ThreadUsage; storm: ThreadUsage } };
+}
+
+export interface Row {
+  scenario: string;
+  description: string;
+  /** Rounds the medians are taken over. */
+  rounds: number;
+  connections: number;
+  rps?: number;
+  p50?: number;
+  p97_5?: number;
+  p99?: number;
+  non2xx: number;
+  errors: number;
+  cpuUsPerRequest?: number;
+  /** Ratios of this row's medians to baseline's. */
+  vsBaseline?: { rps?: number; p99?: number; cpu?: number };
+  /** Only report, never a failure, when non-2xx are expected. */
+  expectsSuccess: boolean;
+}
+
+export type TargetStatus = 'met' | 'missed' | 'n/a';
+
+export interface TargetCheck {
+  name: string;
+  /** e.g. 0.91 for a ratio; undefined when not measured. */
+  value?: number;
+  actual: string;
+  threshold: string;
+  status: TargetStatus;
+  note?: string;
+}
+
+export interface Report {
+  meta: {
+    date: string;
+    database: 'pglite' | 'postgres';
+    node: string;
+    cpu: string;
+    cores: number;
+    platform: string;
+    clockTicksPerSecond: number;
+    quick: boolean;
+    options: {
+      duration: number;
+      connections: number;
+      rounds: number;
+      warmup: number;
+      users: number;
+      cpuSeconds: number;
+      /** The fixed request count of each scenario's CPU measurement. */
+      cpuRequests: Record<string, number>;
+      only?: string[];
+    };
+    seconds: number;
+  };
+  server: { rssMiB: { start?: number; afterWarmup?: number; end?: number } };
+  warmup: Record<string, LoadResult>;
+  rounds: RoundResult[];
+  logoutAll?: LogoutAllResult;
+  summary: Row[];
+  targets: TargetCheck[];
+  /** Every scenario that expects success saw zero non-2xx and zero errors, and logout-all behaved. */
+  ok: boolean;
+  profile?: ProfileSummary;
+}
+
+const pick = <T>(values: (T | undefined)[]) => values.filter((value): value is T => value !== undefined);
+
+function rowFrom(scenario: string, timed: LoadResult[], cpu: LoadResult[], connections: number, extra: LoadResult[] = []): Row {
+  const all = [...new Set([...timed, ...cpu, ...extra])];
+  return {
+    scenario,
+    description: DESCRIPTIONS[scenario] ?? scenario,
+    rounds: timed.length,
+    connections,
+    rps: median(timed.map((r) => r.rps)),
+    p50: median(timed.map((r) => r.latency.p50)),
+    p97_5: median(timed.map((r) => r.latency.p97_5)),
+    p99: median(timed.map((r) => r.latency.p99)),
+    non2xx: sum(all.map((r) => r.non2xx)),
+    errors: sum(all.map((r) => r.errors)),
+    cpuUsPerRequest: median(cpu.map((r) => r.cpuUsPerRequest)),
+    expectsSuccess: true,
+  };
+}
+
+/** Medians per scenario over the rounds; warm-up runs count toward non-2xx and errors. */
+export function summarise(
+  rounds: RoundResult[],
+  warmup: Record<string, LoadResult>,
+  logoutAll: LogoutAllResult | undefined,
+  connections: number,
+): Row[] {
+  const rows: Row[] = [];
+  for (const name of ROUND_SCENARIOS) {
+    const phases = pick(rounds.map((round) => round.scenarios[name]));
+    if (phases.length === 0) continue;
+    rows.push(rowFrom(name, phases.map((p) => p.timed), phases.map((p) => p.cpu), connections, pick([warmup[name]])));
+  }
+  const argon2 = pick(rounds.map((round) => round.argon2));
+  if (argon2.length) rows.push(rowFrom('argon2-raw', argon2, argon2, connections));
+  const storms = pick(rounds.map((round) => round.loginStorm));
+  if (storms.length) {
+    rows.push(rowFrom('me-probe-idle', storms.map((s) => s.idle), [], 1));
+    rows.push(rowFrom('me-probe-storm', storms.map((s) => s.probe), [], 1));
+    rows.push(rowFrom('login-storm', storms.map((s) => s.login), [], connections));
+  }
+  if (logoutAll) rows.push(rowFrom('logout-all-crowd', [logoutAll.crowd], [], logoutAll.connections));
+
+  const baseline = rows.find((row) => row.scenario === 'baseline');
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? a / b : undefined);
+  for (const row of rows) {
+    // The 1-connection probes and argon2 outside the server are not comparable with baseline.
+    if (!baseline || ['argon2-raw', 'me-probe-idle', 'me-probe-storm'].includes(row.scenario)) continue;
+    row.vsBaseline = {
+      rps: ratio(row.rps, baseline.rps),
+      p99: ratio(row.p99, baseline.p99),
+      cpu: ratio(row.cpuUsPerRequest, baseline.cpuUsPerRequest),
+    };
+  }
+  return rows;
+}
+
+export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta'>): TargetCheck[] {
+  const row = (name: string) => report.summary.find((r) => r.scenario === name);
+  const checks: TargetCheck[] = [];
+  const ratioTarget = (name: string, a: number | undefined, b: number | undefined, min: number, unit: string, note?: string) => {
+    const value = a !== undefined && b ? a / b : undefined;
+    checks.push({
+      name,
+      value,
+      actual: value === undefined ? 'not measured' : `${value.toFixed(2)}×`,
+      threshold: `≥ ${min}×`,
+      status: value === undefined ? 'n/a' : value >= min ? 'met' : 'missed',
+      note: note ?? (value !== undefined ? unit : 'not run'),
+    });
+  };
+  const rps = (name: string) => row(name)?.rps;
+  ratioTarget('me ≥ 0.85 × baseline', rps('me'), rps('baseline'), 0.85, 'req/s');
+  ratioTarget('me-many-tokens ≥ 0.80 × baseline', rps('me-many-tokens'), rps('baseline'), 0.8, 'req/s');
+  ratioTarget('me ≥ 2 × session-lookup', rps('me'), rps('session-lookup'), 2, 'req/s');
+  const refreshValue = rps('refresh') !== undefined && rps('session-lookup') ? rps('refresh')! / rps('session-lookup')! : undefined;
+  if (report.meta.database === 'postgres') {
+    ratioTarget('refresh ≥ 0.5 × session-lookup', rps('refresh'), rps('session-lookup'), 0.5, 'req/s (PostgreSQL)');
+  } else {
+    checks.push({
+      name: 'refresh ≥ 0.5 × session-lookup',
+      value: refreshValue,
+      actual: refreshValue === undefined ? 'not measured' : `${refreshValue.toFixed(2)}×`,
+      threshold: 'PostgreSQL only',
+      status: 'n/a',
+      note: 'reported without target on PGlite',
+    });
+  }
+  ratioTarget('login ≥ 0.8 × raw parallel argon2 verify', rps('login'), rps('argon2-raw'), 0.8, 'req/s vs verifies/s');
+
+  const idle = row('me-probe-idle')?.p99;
+  const storm = row('me-probe-storm')?.p99;
+  const stormRatio = idle !== undefined && storm !== undefined && idle > 0 ? storm / idle : undefined;
+  checks.push({
+    name: '/me p99 during login-storm ≤ 3 × idle p99',
+    value: stormRatio,
+    actual: stormRatio === undefined ? 'not measured' : `${stormRatio.toFixed(2)}× (${fmtMs(storm)} vs ${fmtMs(idle)} ms)`,
+    threshold: '≤ 3×',
+    status: stormRatio === undefined ? 'n/a' : stormRatio <= 3 ? 'met' : 'missed',
+  });
+
+  const expecting = report.summary.filter((r) => r.expectsSuccess);
+  const failing = expecting.filter((r) => r.non2xx > 0 || r.errors > 0);
+  checks.push({
+    name: 'zero non-2xx and zero errors where success is expected',
+    value: failing.length,
+    actual: failing.length
+      ? failing.map((r) => `${r.scenario}: ${r.non2xx} non-2xx, ${r.errors} errors`).join('; ')
+      : `0 in ${expecting.length} scenarios`,
+    threshold: '0',
+    status: failing.length ? 'missed' : 'met',
+  });
+
+  if (report.logoutAll) {
+    const { victim, crowd, ok } = report.logoutAll;
+    const worst = Math.max(...victim.map((v) => v.requestsUntilRefused ?? Infinity));
+    const slowest = Math.max(...victim.map((v) => v.refusal?.answeredAfterLogoutAllSentMs ?? Infinity));
+    const late = sum(victim.map((v) => v.succeededAfterAck));
+    checks.push({
+      name: 'logout-all under load: refused at the next refresh, others unaffected',
+      value: late,
+      actual:
+        `${victim.length} devices refused by refresh #${worst} at most, ≤ ${fmtMs(slowest)} ms after logout-all was sent; ` +
+        `${late} successes after it answered; others: ${crowd.non2xx} non-2xx, ${crowd.errors} errors`,
+      threshold: 'next request, 0 errors',
+      status: ok ? 'met' : 'missed',
+    });
+  }
+
+  const { afterWarmup, end } = report.server.rssMiB;
+  const drift = afterWarmup && end ? end / afterWarmup - 1 : undefined;
+  checks.push({
+    name: 'server RSS after the run within 10% of after warm-up',
+    value: drift,
+    actual: drift === undefined ? 'not measured' : `${fmt(afterWarmup)} → ${fmt(end)} MiB (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%)`,
+    threshold: '±10%',
+    status: drift === undefined ? 'n/a' : Math.abs(drift) <= 0.1 ? 'met' : 'missed',
+  });
+  return checks;
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function fmt(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+const fmtMs = (value: number | undefined) => fmt(value);
+const fmtRatio = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}×`);
+
+const COLUMNS = ['scenario', 'conns', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'non-2xx', 'errors', 'CPU µs/req', 'req/s ×base', 'p99 ×base', 'CPU ×base'];
+
+function cells(row: Row): string[] {
+  return [
+    row.scenario,
+    String(row.connections),
+    fmt(row.rps),
+    fmtMs(row.p50),
+    fmtMs(row.p97_5),
+    fmtMs(row.p99),
+    String(row.non2xx),
+    String(row.errors),
+    fmt(row.cpuUsPerRequest),
+    fmtRatio(row.vsBaseline?.rps),
+    fmtRatio(row.vsBaseline?.p99),
+    fmtRatio(row.vsBaseline?.cpu),
+  ];
+}
+
+const MARK: Record<TargetStatus, string> = { met: 'MET', missed: 'MISSED', 'n/a': 'n/a' };
+
+/** The plain-text table printed at the end of a run. */
+export function textReport(report: Report): string {
+  const body = report.summary.map(cells);
+  const widths = COLUMNS.map((title, i) => Math.max(title.length, ...body.map((r) => r[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const out = [
+    header(report),
+    '',
+    line(COLUMNS),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+    'targets:',
+    ...report.targets.map((t) => `  [${MARK[t.status].padEnd(6)}] ${t.name}: ${t.actual}${t.note && t.status === 'n/a' ? ` (${t.note})` : ''}`),
+    '',
+    `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
+  ];
+  return out.join('\n');
+}
+
+function header(report: Report): string {
+  const { meta } = report;
+  const db = meta.database === 'postgres' ? 'PostgreSQL' : 'PGlite';
+  return (
+    `versioned-auth bench on ${db}${meta.quick ? ' (quick smoke run)' : ''}: ${meta.options.rounds} interleaved round(s) × ` +
+    `${meta.options.duration} s per scenario, ${meta.options.connections} connections, medians; ` +
+    `${meta.cores} × ${meta.cpu}, node ${meta.node}, ${meta.date}`
+  );
+}
+
+/** The Markdown report saved next to the JSON (generated from it). */
+export function markdownReport(report: Report, svgName?: string): string {
+  const { meta } = report;
+  const db = meta.database === 'postgres' ? 'PostgreSQL' : 'PGlite';
+  const table = (rows: string[][], heads: string[]) =>
+    [`| ${heads.join(' | ')} |`, `| ${heads.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const parts = [
+    `# Load test on ${db}`,
+    '',
+    header(report) + '.',
+    '',
+    'Generated by `npm run bench` (bench/run.ts) from the JSON next to this file; do not edit by hand.',
+    '',
+    ...(svgName ? [`![requests per second and CPU per request, ${db}](${svgName})`, ''] : []),
+    '## Scenarios',
+    '',
+    table(report.summary.map(cells).map((c) => [`\`${c[0]}\``, ...c.slice(1)]), COLUMNS),
+    '',
+    'Latency percentiles are from every response\'s own timing (sub-millisecond); req/s and latency are medians of the timed runs; ' +
+      'CPU µs/req is the server process\'s user + system time (/proc/<pid>/stat) over a fixed number of requests, median over rounds ' +
+      '(for `argon2-raw`, the runner\'s own CPU per verify). non-2xx and errors are totals over every run of the scenario, warm-up included.',
+    '',
+    table(
+      report.summary.map((r) => [`\`${r.scenario}\``, r.description]),
+      ['scenario', 'what it does'],
+    ),
+    '',
+    '## Targets',
+    '',
+    table(
+      report.targets.map((t) => [t.name, t.actual, t.threshold, t.status === 'met' ? '✅ met' : t.status === 'missed' ? '❌ missed' : `n/a${t.note ? ` (${t.note})` : ''}`]),
+      ['target', 'measured', 'threshold', 'status'],
+    ),
+    '',
+  ];
+  const storms = pick(report.rounds.map((round) => round.loginStorm));
+  if (storms.length) {
+    const m = (f: (s: (typeof storms)[number]) => number | undefined) => fmt(median(storms.map(f)));
+    parts.push(
+      '## Login storm',
+      '',
+      `A 1-connection closed-loop \`GET /me\` probe, first with the server otherwise idle, then while ${report.meta.options.connections} ` +
+        'connections log in as fast as the server allows. Where the server process spends its time (medians over rounds; ' +
+        'main thread = the event loop, from /proc/<pid>/task/<pid>/schedstat):',
+      '',
+      table(
+        [
+          ['idle', m((s) => s.idle.latency.p50), m((s) => s.idle.latency.p99), '–', m((s) => s.threads.idle.processCpuMsPerS), m((s) => s.threads.idle.mainThreadCpuMsPerS), m((s) => s.threads.idle.mainThreadWaitMsPerS)],
+          ['login storm', m((s) => s.probe.latency.p50), m((s) => s.probe.latency.p99), m((s) => s.login.rps), m((s) => s.threads.storm.processCpuMsPerS), m((s) => s.threads.storm.mainThreadCpuMsPerS), m((s) => s.threads.storm.mainThreadWaitMsPerS)],
+        ],
+        ['/me probe', 'p50 ms', 'p99 ms', 'logins/s', 'process CPU ms/s', 'event-loop thread CPU ms/s', 'event-loop thread waiting for a CPU, ms/s'],
+      ),
+      '',
+    );
+  }
+  if (report.logoutAll) {
+    const l = report.logoutAll;
+    parts.push(
+      '## Logout-everywhere under load',
+      '',
+      `${l.users} users refreshing on ${l.connections} connections for ${l.seconds} s; one user with ${l.victim.length} devices refreshing in a loop on each. ` +
+        `\`POST /auth/logout-all\` answered ${l.logoutAll.status} in ${fmt(l.logoutAll.tookMs)} ms.`,
+      '',
+      table(
+        l.victim.map((v, i) => [
+          `device ${i + 1}`,
+          String(v.succeededBeforeLogoutAll),
+          v.requestsUntilRefused === undefined ? 'never' : `#${v.requestsUntilRefused}`,
+          v.refusal ? `${v.refusal.status} ${v.refusal.code ?? ''}` : '–',
+          fmt(v.refusal?.answeredAfterLogoutAllSentMs),
+          String(v.succeededAfterAck),
+        ]),
+        [
+          'victim device',
+          'refreshes before',
+          'refused by refresh (counted from logout-all sent)',
+          'refusal',
+          'refused, ms after logout-all sent',
+          'successes sent after logout-all answered',
+        ],
+      ),
+      '',
+      `Other users: ${l.crowd.requests} refreshes, ${l.crowd.non2xx} non-2xx, ${l.crowd.errors} errors.`,
+      '',
+    );
+  }
+  parts.push(
+    '## Server memory',
+    '',
+    `RSS at start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, at the end ${fmt(report.server.rssMiB.end)} MiB.`,
+    '',
+  );
+  if (report.profile) {
+    parts.push(
+      `## CPU profile of the server during \`${report.profile.scenario}\``,
+      '',
+      `${fmt(report.profile.sampledMs)} ms of samples in the scenario's timed runs (${fmt(report.profile.idlePct)}% idle). Self time, share of non-idle:`,
+      '',
+      table(report.profile.top.map((f) => [`\`${f.name}\``, f.location, `${f.pct.toFixed(1)}%`]), ['function', 'where', 'self']),
+      '',
+      table(report.profile.byCategory.map((c) => [c.category, `${c.pct.toFixed(1)}%`]), ['category', 'self']),
+      '',
+    );
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/** Every variable the server reads: none is inherited from the caller's shell by accident. */
+const SERVER_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'NODE_ENV',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_ACCESS_SECRET',
+  'JWT_REFRESH_SECRET',
+  'ACCESS_TOKEN_TTL',
+  'REFRESH_TOKEN_TTL',
+  'REFRESH_REUSE_GRACE',
+  'RATE_LIMIT',
+  'CORS_ORIGINS',
+  'COOKIE_SECURE',
+  'LOG_LEVEL',
+];
+
+export interface ServerProcess {
+  pid: number;
+  baseUrl: string;
+  database: 'pglite' | 'postgres';
+  /** The per-run key of the bench-only seed route. */
+  seedKey: string;
+  /** The password every seeded user has. */
+  password: string;
+  /** Set when the child was started with --cpu-prof. */
+  cpuProfileDir?: string;
+  /** Stops the server (SIGTERM, then SIGKILL), drops the temporary database, deletes DATA_DIR. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  repoRoot: string;
+  /** Unset: embedded PGlite. Set: a fresh database on that server, dropped at stop. */
+  databaseUrl?: string;
+  cpuProfile?: boolean;
+  log: (line: string) => void;
+}
+
+/** Starts bench/server.ts as a child process on a free port with its own data and keys. */
+export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-bench-'));
+  const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error) => options.log(`cleanup: ${String(error)}`));
+    cleanups.length = 0;
+  };
+
+  try {
+    let databaseUrl: string | undefined;
+    if (options.databaseUrl) {
+      const temporary = await createTemporaryDatabase(options.databaseUrl);
+      cleanups.push(temporary.drop);
+      databaseUrl = temporary.url;
+      options.log(`database: PostgreSQL, temporary database ${temporary.name}`);
+    } else {
+      options.log(`database: PGlite in ${join(dataDir, 'pglite')}`);
+    }
+
+    const port = await freePort();
+    const seedKey = randomBytes(24).toString('base64url');
+    const password = `bench-${randomBytes(9).toString('base64url')}`;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of SERVER_VARIABLES) delete env[name];
+    Object.assign(env, {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT: 'off',
+      JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+      JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
+      // Tokens are minted once at seed time; they must outlive a long run.
+      ACCESS_TOKEN_TTL: '2h',
+      BENCH_SEED_KEY: seedKey,
+      BENCH_PASSWORD: password,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    });
+
+    const cpuProfileDir = options.cpuProfile ? join(dataDir, 'cpu-profile') : undefined;
+    const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'bench/server.ts'], {
+      cwd: options.repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let running = true;
+    void exited.then(() => (running = false));
+    const output: string[] = [];
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        output.push(line);
+        if (output.length > 50) output.shift();
+        options.log(`[server] ${line}`);
+      }
+    };
+    child.stdout!.on('data', forward);
+    child.stderr!.on('data', forward);
+    cleanups.push(async () => {
+      if (running) await stopChild(child, exited);
+    });
+
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitUntilServing(baseUrl, () => running, () => output.join('\n'));
+    return {
+      pid: child.pid!,
+      baseUrl,
+      database: databaseUrl ? 'postgres' : 'pglite',
+      seedKey,
+      password,
+      cpuProfileDir,
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitUntilServing(baseUrl: string, running: () => boolean, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (!running()) throw new Error(`the bench server exited during start-up:\n${output()}`);
+    try {
+      const response = await fetch(`${baseUrl}/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the bench server did not serve /health within 60 s:\n${output()}`);
+}
+
+/** A port nobody listens on right now (the kernel's choice). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A new, empty database on the server named by `url`, so a run never touches other data. */
+async function createTemporaryDatabase(url: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `bench_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const target = new URL(url);
+  target.pathname = `/${name}`;
+  return {
+    name,
+    url: target.toString(),
+    drop: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * `npm run bench`: the load-test suite. Starts bench/server.ts as a child process (PGlite,
+ * or a fresh database on DATABASE_URL's server), seeds users and tokens, warms up, runs the
+ * scenarios in interleaved rounds with autocannon, reports medians and ratios to baseline
+ * against the targets, saves JSON, Markdown and SVG under bench/results/, and stops
+ * everything it started. `--quick` is the smoke check: exit 1 on any error, speed ignored.
+ * See bench/README.md.
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createArgon2Bench } from './lib/argon2-rate.js';
+import { preflight, seedFixture } from './lib/fixture.js';
+import { runLoad, type LoadResult, type Target } from './lib/load.js';
+import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
+import { saveReport } from './lib/output.js';
+import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
+import { summariseProfile } from './lib/profile.js';
+import { checkTargets, fmt, summarise, textReport, type Report, type RoundResult } from './lib/report.js';
+import { loginTarget, meTarget, ROUND_SCENARIOS, roundTarget, type RoundScenario } from './lib/scenarios.js';
+import { startServer, type ServerProcess } from './lib/server-process.js';
+
+const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load'] as const;
+type ScenarioName = (typeof ALL_SCENARIOS)[number];
+
+const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
+
+  --quick               smoke check in under a minute: 1 short round, few users;
+                        asserts no errors (exit 1 otherwise), not speed; saves nothing
+  --duration <s>        seconds per scenario per round            (default 8; quick 1)
+  --connections <n>     autocannon connections                    (default 10)
+  --rounds <n>          interleaved rounds, medians reported       (default 3; quick 1)
+  --warmup <s>          warm-up seconds per scenario               (default 2; quick 0.5)
+  --users <n>           distinct users/tokens for me-many-tokens   (default 4000; quick 200)
+  --cpu-seconds <s>     size of each fixed-count CPU measurement: the number of requests
+                        the scenario served in this many seconds of warm-up (default 2;
+                        quick 0.5); fixed for the whole run
+  --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
+  --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
+                        during that scenario's timed runs (e.g. --cpu-prof me --only baseline,me)
+  --out <dir>           where results go                           (default bench/results)
+  --save / --no-save    save results (default: save, except with --quick)
+
+  DATABASE_URL=postgres://…  run on PostgreSQL: a fresh database is created there and dropped
+                             at the end; unset: embedded PGlite in a temporary DATA_DIR.`;
+
+interface Options {
+  quick: boolean;
+  duration: number;
+  connections: number;
+  rounds: number;
+  warmup: number;
+  users: number;
+  cpuSeconds: number;
+  only?: ScenarioName[];
+  cpuProf?: string;
+  out: string;
+  save: boolean;
+}
+
+function parseOptions(argv: string[], repoRoot: string): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      users: { type: 'string' },
+      'cpu-seconds': { type: 'string' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      out: { type: 'string' },
+      save: { type: 'boolean' },
+      'no-save': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const number = (name: string, value: string | undefined, fallback: number, min: number) => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min) throw new UsageError(`--${name} must be a number ≥ ${min}`);
+    return parsed;
+  };
+  const only = values.only?.split(',').map((name) => name.trim()) as ScenarioName[] | undefined;
+  for (const name of only ?? []) {
+    if (!ALL_SCENARIOS.includes(name)) throw new UsageError(`--only: unknown scenario ${JSON.stringify(name)}`);
+  }
+  const options: Options = {
+    quick,
+    duration: number('duration', values.duration, quick ? 1 : 8, 0.5),
+    connections: Math.round(number('connections', values.connections, 10, 1)),
+    rounds: Math.round(number('rounds', values.rounds, quick ? 1 : 3, 1)),
+    warmup: number('warmup', values.warmup, quick ? 0.5 : 2, 0),
+    users: Math.round(number('users', values.users, quick ? 200 : 4000, 1)),
+    cpuSeconds: number('cpu-seconds', values['cpu-seconds'], quick ? 0.5 : 2, 0.1),
+    only,
+    cpuProf: values['cpu-prof'],
+    out: values.out ?? join(repoRoot, 'bench', 'results'),
+    save: values['no-save'] ? false : (values.save ?? !quick),
+  };
+  if (options.cpuProf && !ROUND_SCENARIOS.includes(options.cpuProf as RoundScenario)) {
+    throw new UsageError(`--cpu-prof: one of ${ROUND_SCENARIOS.join(', ')}`);
+  }
+  return options;
+}
+
+class UsageError extends Error {}
+
+const log = (line: string) => console.log(line);
+
+function describe(name: string, r: LoadResult): string {
+  const cpu = r.cpuUsPerRequest === undefined ? '' : `, CPU ${fmt(r.cpuUsPerRequest)} µs/req`;
+  const bad = r.non2xx || r.errors ? `  !! ${r.non2xx} non-2xx, ${r.errors} errors ${r.failures.slice(0, 2).join(' | ')}` : '';
+  return `  ${name.padEnd(22)} ${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms${cpu}${bad}`;
+}
+
+async function main(): Promise<number> {
+  const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+  const options = parseOptions(process.argv.slice(2), repoRoot);
+  const runs = (name: ScenarioName) => !options.only || options.only.includes(name);
+  const roundScenarios = ROUND_SCENARIOS.filter(runs);
+  const { connections, duration } = options;
+  const crowdPerConnection = options.quick ? 5 : 20;
+  const logoutSeconds = options.quick ? 2 : Math.max(4, duration * 0.75);
+  const started = performance.now();
+
+  const databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
+  const argon2 = runs('login') ? await createArgon2Bench() : undefined;
+  const server = await startServer({ repoRoot, databaseUrl, cpuProfile: Boolean(options.cpuProf), log });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= server.stop());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`\n${signal}: stopping the bench server and cleaning up`);
+      void stop().finally(() => process.exit(130));
+    });
+  }
+
+  const rounds: RoundResult[] = [];
+  const warmup: Record<string, LoadResult> = {};
+  const rss: Report['server']['rssMiB'] = {};
+  const profileWindows: [number, number][] = [];
+  const cpuRequests: Record<string, number> = {};
+  let logoutAll: LogoutAllResult | undefined;
+  try {
+    rss.start = rssMiB(server.pid);
+    const chains =
+      1 +
+      (runs('refresh') ? connections * (1 + 2 * options.rounds) : 0) +
+      (runs('logout-all-under-load') ? connections * crowdPerConnection : 0);
+    log(`seeding ${options.users} users, ${chains} refresh chains and one user with 3 devices…`);
+    const fixture = await seedFixture(server, { users: options.users, chains, victimSessions: 3 });
+    await preflight(fixture);
+
+    const load = (target: Target, extra: { duration?: number; amount?: number; connections?: number; cpu?: boolean }) =>
+      runLoad(target, {
+        baseUrl: server.baseUrl,
+        connections: extra.connections ?? connections,
+        ...(extra.amount ? { amount: extra.amount } : { duration: extra.duration ?? duration }),
+        ...(extra.cpu === false ? {} : { serverPid: server.pid }),
+      });
+
+    if (options.warmup > 0) {
+      log(`warm-up: ${options.warmup} s per scenario`);
+      for (const name of roundScenarios) {
+        warmup[name] = await load(roundTarget(name, fixture, connections), { duration: options.warmup });
+        log(describe(name, warmup[name]));
+      }
+    }
+    rss.afterWarmup = rssMiB(server.pid);
+    // The fixed request count of each CPU measurement: what the scenario served in --cpu-seconds.
+    const amountFrom = (rps: number) => Math.max(connections, Math.round((rps * options.cpuSeconds) / 10) * 10);
+    for (const [name, result] of Object.entries(warmup)) cpuRequests[name] = amountFrom(result.rps);
+
+    for (let round = 1; round <= options.rounds; round++) {
+      log(`round ${round}/${options.rounds}`);
+      const result: RoundResult = { round, scenarios: {} };
+      for (const name of roundScenarios) {
+        const profiled = options.cpuProf === name;
+        const from = profiled ? await monotonicUs(server) : 0;
+        const timed = await load(roundTarget(name, fixture, connections), {});
+        if (profiled) profileWindows.push([from, await monotonicUs(server)]);
+        cpuRequests[name] ??= amountFrom(timed.rps);
+        const cpu = await load(roundTarget(name, fixture, connections), { amount: cpuRequests[name] });
+        result.scenarios[name] = { timed, cpu };
+        log(describe(name, { ...timed, cpuUsPerRequest: cpu.cpuUsPerRequest }));
+      }
+      if (argon2) {
+        result.argon2 = await argon2.run(duration, connections);
+        log(describe('argon2-raw', result.argon2));
+      }
+      if (runs('login-storm')) {
+        // Where the server's CPU goes: its event-loop thread's own CPU and run-queue wait, against the whole process.
+        let usage = threadUsage(server.pid);
+        const idle = await load(meTarget(fixture), { connections: 1, cpu: false });
+        const idleThreads = usage();
+        usage = threadUsage(server.pid);
+        const [probe, login] = await Promise.all([
+          load(meTarget(fixture), { connections: 1, cpu: false }),
+          load(loginTarget(fixture), { cpu: false }),
+        ]);
+        result.loginStorm = { idle, probe, login, threads: { idle: idleThreads, storm: usage() } };
+        log(describe('me-probe-idle', idle));
+        log(describe('me-probe-storm', probe));
+        log(describe('login-storm', login));
+        for (const [when, t] of Object.entries(result.loginStorm.threads)) {
+          log(
+            `  server threads (${when}): process CPU ${fmt(t.processCpuMsPerS)} ms/s, event loop on CPU ${fmt(t.mainThreadCpuMsPerS)} ms/s, ` +
+              `waiting for a CPU ${fmt(t.mainThreadWaitMsPerS)} ms/s`,
+          );
+        }
+      }
+      rounds.push(result);
+    }
+
+    if (runs('logout-all-under-load')) {
+      log('logout-all under load');
+      logoutAll = await logoutAllUnderLoad(fixture, { connections, perConnection: crowdPerConnection, seconds: logoutSeconds });
+      log(describe('logout-all-crowd', logoutAll.crowd));
+      log(`  logout-all answered ${logoutAll.logoutAll.status} in ${fmt(logoutAll.logoutAll.tookMs)} ms`);
+      for (const [i, device] of logoutAll.victim.entries()) {
+        log(
+          `  victim device ${i + 1}: ${device.succeededBeforeLogoutAll} refreshes before; ` +
+            (device.refusal
+              ? `refused (${device.refusal.status} ${device.refusal.code}) by refresh #${device.requestsUntilRefused} sent since logout-all was sent, ` +
+                `answered ${fmt(device.refusal.answeredAfterLogoutAllSentMs)} ms after it was sent; ` +
+                `${device.succeededAfterAck} successes sent after it answered`
+              : 'NEVER refused'),
+        );
+      }
+    }
+    rss.end = rssMiB(server.pid);
+  } finally {
+    await stop();
+  }
+
+  const summary = summarise(rounds, warmup, logoutAll, connections);
+  const report: Report = {
+    meta: {
+      date: new Date().toISOString(),
+      database: server.database,
+      node: process.version,
+      cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+      cores: cpus().length,
+      platform: `${process.platform} ${process.arch}`,
+      clockTicksPerSecond: CLOCK_TICKS,
+      quick: options.quick,
+      options: {
+        duration,
+        connections,
+        rounds: options.rounds,
+        warmup: options.warmup,
+        users: options.users,
+        cpuSeconds: options.cpuSeconds,
+        cpuRequests,
+        ...(options.only ? { only: options.only } : {}),
+      },
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    },
+    server: { rssMiB: rss },
+    warmup,
+    rounds,
+    ...(logoutAll ? { logoutAll } : {}),
+    summary,
+    targets: [],
+    ok: false,
+  };
+  report.targets = checkTargets(report);
+  report.ok = summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
+  if (options.cpuProf && server.cpuProfileDir) {
+    report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
+  }
+
+  log('');
+  log(textReport(report));
+  if (report.profile) {
+    log(`\nCPU profile during ${report.profile.scenario} (${fmt(report.profile.sampledMs)} ms sampled, ${fmt(report.profile.idlePct)}% idle): ${report.profile.file}`);
+    for (const f of report.profile.top) log(`  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.location}`);
+    log('  by category:');
+    for (const c of report.profile.byCategory.slice(0, 12)) log(`  ${c.pct.toFixed(1).padStart(5)}%  ${c.category}`);
+  }
+  if (options.save) {
+    const written = saveReport(report, options.out, `results-${server.database}`);
+    log(`\nsaved ${written.json}, ${written.md}, ${written.svg}`);
+  }
+  log(`\n${report.ok ? 'OK' : 'FAILED'}: ${report.ok ? 'no errors' : 'errors or failed checks above'} (${report.meta.seconds} s)`);
+  return report.ok ? 0 : 1;
+}
+
+async function monotonicUs(server: ServerProcess): Promise<number> {
+  const response = await fetch(`${server.baseUrl}/bench/clock`);
+  return ((await response.json()) as { monotonicUs: number }).monotonicUs;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`bench: ${error.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    console.error('bench failed:', error);
+    process.exit(1);
+  },
+);
