@@ -2,11 +2,15 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createAuthService } from './auth/index.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
 import { createPasswordHasher } from './auth/passwords.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/client.js';
+import { createMemoryCounters, createRedisCounters, failOpen } from './db/counters.js';
 import { AuthError } from './errors.js';
 import { createAuthenticate } from './http/authenticate.js';
 import { loggerOptions } from './http/logging.js';
@@ -31,6 +35,9 @@ export interface BuildOptions {
 /** Request bodies over this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = 16 * 1024;
 
+/** Requests per client address per minute on /auth/* and DELETE /me (all together). */
+export const ADDRESS_LIMIT = { max: 100, timeWindow: 60_000 };
+
 /**
  * Builds the whole service as a ready Fastify instance: opens the database and applies
  * pending migrations, then registers the routes. Closing the app closes the database.
@@ -52,6 +59,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   try {
     await database.migrate();
     const passwords = await createPasswordHasher(config.passwordHashing);
+    const redis = config.rateLimit && config.redisUrl ? await connectRedis(config.redisUrl, app) : undefined;
+    const counters = redis ? createRedisCounters(redis) : createMemoryCounters(config.clock);
+    const storeFailed = (error: unknown) => app.log.warn({ err: error }, 'rate-limit store unavailable: not limiting');
     const auth = createAuthService({
       db: database.db,
       tokens: createTokens(config),
@@ -59,6 +69,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       clock: config.clock,
       refreshTtl: config.jwt.refreshTtl,
       refreshReuseGrace: config.refreshReuseGrace,
+      loginThrottle: config.rateLimit ? createLoginThrottle(failOpen(counters, storeFailed), config.clock) : undefined,
     });
     const authenticate = createAuthenticate(auth);
 
@@ -84,6 +95,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // GET /me has a scope of its own: no cookie parsing or writing on the hot path.
     await app.register(meRoutes, { authenticate });
     await app.register(async (scope) => {
+      if (config.rateLimit) {
+        await scope.register(rateLimit, {
+          ...ADDRESS_LIMIT,
+          ...(redis ? { redis, nameSpace: 'versioned-auth:address:' } : {}),
+          skipOnError: true,
+          errorResponseBuilder: (_request, context) =>
+            new AuthError('rate_limited', 'Too many requests', undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
+        });
+      }
       await scope.register(cookie, { hook: false });
       await scope.register(authRoutes, { auth, authenticate, cookies });
       await scope.register(sessionRoutes, { auth, authenticate });
@@ -96,6 +116,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     throw error;
   }
   return app;
+}
+
+/**
+ * One Redis connection for both limiters. Commands fail fast rather than queue while it is
+ * down (the limiters then fail open); a server that starts while Redis is down starts
+ * anyway and connects when Redis comes back.
+ */
+async function connectRedis(url: string, app: FastifyInstance): Promise<Redis> {
+  const redis = new Redis(url, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', (error) => app.log.warn({ err: error }, 'redis connection error'));
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  await redis.connect().catch((error: unknown) => app.log.warn({ err: error }, 'redis unreachable at start'));
+  return redis;
 }
 
 /**

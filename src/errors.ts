@@ -29,6 +29,8 @@ export class AuthError extends Error {
     readonly code: ErrorCode,
     message: string = code,
     readonly errors?: FieldError[],
+    /** Seconds the client should wait, for `rate_limited`. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'AuthError';

@@ -9,6 +9,8 @@ import { sessions, users } from '../src/db/schema.js';
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 export const onPostgres = Boolean(TEST_DATABASE_URL);
+/** Set to run the tests about the shared Redis rate-limit store. */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
 
 export const ACCESS_SECRET = 'access-secret-for-tests-0123456789abcdef';
 export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789abcdef';
@@ -40,6 +42,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     },
     refreshReuseGrace: 10,
     rateLimit: false,
+    redisUrl: undefined,
     corsOrigins: [],
     cookieSecure: true,
     logLevel: 'silent',

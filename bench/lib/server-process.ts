@@ -88,7 +88,8 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     });
 
-    const cpuProfileDir = options.cpuProfile ? join(dataDir, 'cpu-profile') : undefined;
+    // Outside DATA_DIR, which is deleted at stop: the profile is read after the server exits.
+    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'versioned-auth-cpu-profile-')) : undefined;
     const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
     const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'bench/server.ts'], {
       cwd: options.repoRoot,

@@ -2,6 +2,7 @@ import type { Clock } from '../config/clock.js';
 import type { Db } from '../db/client.js';
 import type { DeviceInfo } from '../db/sessions.js';
 import type { Tokens } from '../tokens/index.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './passwords.js';
 
 export type { DeviceInfo } from '../db/sessions.js';
@@ -16,6 +17,8 @@ export interface AuthDeps {
   refreshTtl: number;
   /** Seconds a rotated refresh token is still honoured. */
   refreshReuseGrace: number;
+  /** Failed-login limits; absent when RATE_LIMIT=off. */
+  loginThrottle?: LoginThrottle;
 }
 
 /** What a sign-in, a refresh or a password change hands back to the client. */

@@ -14,12 +14,19 @@ export async function login(
   device: DeviceInfo,
 ): Promise<SignedIn> {
   const { email, password } = normalizeCredentials(input);
+  const address = device.ip ?? 'unknown';
+  // Checked before any argon2 work, by email whether or not it has an account.
+  await deps.loginThrottle?.check(email, address);
   const users = createUsersRepository(deps.db);
   const user = await users.findByEmail(email);
   const valid = user
     ? await deps.passwords.verify(user.passwordHash, password)
     : await deps.passwords.verifyDummy(password).then(() => false);
-  if (!user || !valid) throw new AuthError('invalid_credentials', 'Invalid email or password');
+  if (!user || !valid) {
+    await deps.loginThrottle?.failed(email, address);
+    throw new AuthError('invalid_credentials', 'Invalid email or password');
+  }
+  await deps.loginThrottle?.succeeded(email, address);
   if (deps.passwords.needsRehash(user.passwordHash)) {
     await users.replacePasswordHash(user.id, user.passwordHash, await deps.passwords.hash(password), new Date(deps.clock.now()));
   }

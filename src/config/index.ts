@@ -31,6 +31,8 @@ export interface Config {
   /** Seconds a rotated refresh token is still honoured (two tabs racing). */
   refreshReuseGrace: number;
   rateLimit: boolean;
+  /** Shared store for rate limits across instances; memory when absent. */
+  redisUrl?: string;
   corsOrigins: string[];
   cookieSecure: boolean;
   logLevel: string;
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
     database: database(env.DATABASE_URL?.trim(), dataDir),
     refreshReuseGrace: duration(read('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
     rateLimit: onOff(read('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
+    redisUrl: redisUrl(env.REDIS_URL?.trim()),
     corsOrigins: origins(read('CORS_ORIGINS', '')),
     cookieSecure: onOff(read('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
     logLevel: onOff(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
@@ -175,6 +178,20 @@ function database(url: string | undefined, dataDir: string): DatabaseConfig {
     throw new ConfigError('DATABASE_URL', `scheme ${quote(parsed.protocol)} is not postgres: or postgresql:`);
   }
   return { kind: 'postgres', url };
+}
+
+function redisUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new ConfigError('REDIS_URL', 'is not a redis:// or rediss:// URL');
+  }
+  return url;
 }
 
 function origins(value: string): string[] {

@@ -46,7 +46,10 @@ const RETRY_AFTER_SECONDS = 5;
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => send(request, reply, 'not_found'));
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof AuthError) return send(request, reply, error.code, error.errors);
+    if (error instanceof AuthError) {
+      if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+      return send(request, reply, error.code, error.errors);
+    }
     if (error.validation) {
       const errors = error.validation.map((issue) => ({
         path: fieldPath(error.validationContext, issue.instancePath, issue.params),
