@@ -118,9 +118,11 @@ class UsageError extends Error {}
 const log = (line: string) => console.log(line);
 
 function describe(name: string, r: LoadResult): string {
-  const cpu = r.cpuUsPerRequest === undefined ? '' : `, CPU ${fmt(r.cpuUsPerRequest)} µs/req`;
+  const split = r.cpuUserUsPerRequest === undefined ? '' : ` (${fmt(r.cpuUserUsPerRequest)} user + ${fmt(r.cpuSystemUsPerRequest)} sys)`;
+  const cpu = r.cpuUsPerRequest === undefined ? '' : `, CPU ${fmt(r.cpuUsPerRequest)} µs/req${split}`;
+  const other = r.otherCpuMsPerS === undefined ? '' : `, other CPU ${fmt(r.otherCpuMsPerS)} ms/s`;
   const bad = r.non2xx || r.errors ? `  !! ${r.non2xx} non-2xx, ${r.errors} errors ${r.failures.slice(0, 2).join(' | ')}` : '';
-  return `  ${name.padEnd(22)} ${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms${cpu}${bad}`;
+  return `  ${name.padEnd(22)} ${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms${cpu}${other}${bad}`;
 }
 
 async function main(): Promise<number> {
@@ -192,7 +194,14 @@ async function main(): Promise<number> {
         cpuRequests[name] ??= amountFrom(timed.rps);
         const cpu = await load(roundTarget(name, fixture, connections), { amount: cpuRequests[name] });
         result.scenarios[name] = { timed, cpu };
-        log(describe(name, { ...timed, cpuUsPerRequest: cpu.cpuUsPerRequest }));
+        log(
+          describe(name, {
+            ...timed,
+            cpuUsPerRequest: cpu.cpuUsPerRequest,
+            cpuUserUsPerRequest: cpu.cpuUserUsPerRequest,
+            cpuSystemUsPerRequest: cpu.cpuSystemUsPerRequest,
+          }),
+        );
       }
       if (argon2) {
         result.argon2 = await argon2.run(duration, connections);

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -80,6 +81,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
     const cookies = cookieSettings(config.cookieSecure, config.corsOrigins);
 
+    // Headers fitting a JSON API: nothing may frame, script or sniff a response.
+    await app.register(helmet, {
+      global: true,
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+      // Pages of the same site (the SPA) read answers through CORS; nothing else may embed them.
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    });
     if (config.corsOrigins.length > 0) {
       const allowed = new Set(config.corsOrigins);
       await app.register(cors, {

@@ -1,5 +1,5 @@
 import autocannon, { type Instance, type RequestParams } from 'autocannon';
-import { cpuMs } from './proc.js';
+import { cpuSplitMs, machineBusyMs } from './proc.js';
 import { percentile } from './stats.js';
 
 /** What one connection sends: `next()` before every request, `onResponse` after every answer. */
@@ -42,8 +42,16 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   /** The first few non-2xx answers, for diagnosis. */
   failures: string[];
-  /** Server CPU (user + system) per request in µs; undefined without /proc. */
+  /** Server CPU (user + system, every thread) per request in µs; undefined without /proc. */
   cpuUsPerRequest?: number;
+  /** The same, split into user and system (kernel: sockets, loopback TCP) time. */
+  cpuUserUsPerRequest?: number;
+  cpuSystemUsPerRequest?: number;
+  /**
+   * CPU the rest of the machine used meanwhile (PostgreSQL, and anything else running),
+   * ms per second of wall time: whole-machine busy time minus the server's and this process's.
+   */
+  otherCpuMsPerS?: number;
 }
 
 /**
@@ -55,7 +63,13 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   const latencies: number[] = [];
   const failures: string[] = [];
   let index = 0;
-  const cpuBefore = options.serverPid === undefined ? undefined : cpuMs(options.serverPid);
+  const snapshot = () => ({
+    at: performance.now(),
+    server: options.serverPid === undefined ? undefined : cpuSplitMs(options.serverPid),
+    runner: process.cpuUsage(),
+    machine: machineBusyMs(),
+  });
+  const before = snapshot();
   const instance = autocannon({
     url: options.baseUrl,
     connections: options.connections,
@@ -86,7 +100,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   });
   options.onStart?.(instance);
   const result = await instance;
-  const cpuAfter = options.serverPid === undefined ? undefined : cpuMs(options.serverPid);
+  const after = snapshot();
 
   const sorted = Float64Array.from(latencies).sort();
   const requests = result.requests.total;
@@ -107,8 +121,26 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     timeouts: result.timeouts,
     statusCodes,
     failures,
-    ...(cpuBefore !== undefined && cpuAfter !== undefined && requests > 0
-      ? { cpuUsPerRequest: ((cpuAfter - cpuBefore) * 1000) / requests }
-      : {}),
+    ...cpuFigures(before, after, requests),
   };
+}
+
+type Snapshot = { at: number; server?: { user: number; system: number }; runner: NodeJS.CpuUsage; machine?: number };
+
+function cpuFigures(before: Snapshot, after: Snapshot, requests: number): Partial<LoadResult> {
+  const figures: Partial<LoadResult> = {};
+  const seconds = (after.at - before.at) / 1000;
+  const runnerMs = (after.runner.user + after.runner.system - before.runner.user - before.runner.system) / 1000;
+  const serverMs = before.server && after.server ? after.server.user + after.server.system - before.server.user - before.server.system : 0;
+  if (before.server && after.server && requests > 0) {
+    const user = after.server.user - before.server.user;
+    const system = after.server.system - before.server.system;
+    figures.cpuUsPerRequest = ((user + system) * 1000) / requests;
+    figures.cpuUserUsPerRequest = (user * 1000) / requests;
+    figures.cpuSystemUsPerRequest = (system * 1000) / requests;
+  }
+  if (before.machine !== undefined && after.machine !== undefined && seconds > 0) {
+    figures.otherCpuMsPerS = Math.max(0, after.machine - before.machine - serverMs - runnerMs) / seconds;
+  }
+  return figures;
 }

@@ -11,19 +11,33 @@ export const CLOCK_TICKS = (() => {
   }
 })();
 
+/** User and system CPU time of a whole process (every thread), in ms; undefined where there is no /proc. */
+export function cpuSplitMs(pid: number): { user: number; system: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: (Number(fields[11]) * 1000) / CLOCK_TICKS, system: (Number(fields[12]) * 1000) / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * User plus system CPU time of a whole process (every thread: the event loop, libuv's
  * pool where argon2 runs, the GC), in milliseconds, from /proc/<pid>/stat; undefined
  * where there is no /proc. Resolution is one clock tick (10 ms at CLK_TCK=100).
  */
 export function cpuMs(pid: number): number | undefined {
+  const split = cpuSplitMs(pid);
+  return split && split.user + split.system;
+}
+
+/** CPU time the whole machine spent busy (every core; stolen time included), in ms, from /proc/stat. */
+export function machineBusyMs(): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return ((utime + stime) * 1000) / CLOCK_TICKS;
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
   } catch {
     return undefined;
   }

@@ -26,6 +26,10 @@ export interface Row {
   non2xx: number;
   errors: number;
   cpuUsPerRequest?: number;
+  cpuUserUsPerRequest?: number;
+  cpuSystemUsPerRequest?: number;
+  /** CPU used by everything but the server and the runner (PostgreSQL, other processes), ms/s, during the timed runs. */
+  otherCpuMsPerS?: number;
   /** Ratios of this row's medians to baseline's. */
   vsBaseline?: { rps?: number; p99?: number; cpu?: number };
   /** Only report, never a failure, when non-2xx are expected. */
@@ -94,6 +98,9 @@ function rowFrom(scenario: string, timed: LoadResult[], cpu: LoadResult[], conne
     non2xx: sum(all.map((r) => r.non2xx)),
     errors: sum(all.map((r) => r.errors)),
     cpuUsPerRequest: median(cpu.map((r) => r.cpuUsPerRequest)),
+    cpuUserUsPerRequest: median(cpu.map((r) => r.cpuUserUsPerRequest)),
+    cpuSystemUsPerRequest: median(cpu.map((r) => r.cpuSystemUsPerRequest)),
+    otherCpuMsPerS: median(timed.map((r) => r.otherCpuMsPerS)),
     expectsSuccess: true,
   };
 }
@@ -230,7 +237,22 @@ export function fmt(value: number | undefined): string {
 const fmtMs = (value: number | undefined) => fmt(value);
 const fmtRatio = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}×`);
 
-const COLUMNS = ['scenario', 'conns', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'non-2xx', 'errors', 'CPU µs/req', 'req/s ×base', 'p99 ×base', 'CPU ×base'];
+const COLUMNS = [
+  'scenario',
+  'conns',
+  'req/s',
+  'p50 ms',
+  'p97.5 ms',
+  'p99 ms',
+  'non-2xx',
+  'errors',
+  'CPU µs/req',
+  'user+sys',
+  'req/s ×base',
+  'p99 ×base',
+  'CPU ×base',
+  'other CPU ms/s',
+];
 
 function cells(row: Row): string[] {
   return [
@@ -243,9 +265,11 @@ function cells(row: Row): string[] {
     String(row.non2xx),
     String(row.errors),
     fmt(row.cpuUsPerRequest),
+    row.cpuUserUsPerRequest === undefined ? '–' : `${fmt(row.cpuUserUsPerRequest)}+${fmt(row.cpuSystemUsPerRequest)}`,
     fmtRatio(row.vsBaseline?.rps),
     fmtRatio(row.vsBaseline?.p99),
     fmtRatio(row.vsBaseline?.cpu),
+    fmt(row.otherCpuMsPerS),
   ];
 }
 
@@ -301,7 +325,9 @@ export function markdownReport(report: Report, svgName?: string): string {
     '',
     'Latency percentiles are from every response\'s own timing (sub-millisecond); req/s and latency are medians of the timed runs; ' +
       'CPU µs/req is the server process\'s user + system time (/proc/<pid>/stat) over a fixed number of requests, median over rounds ' +
-      '(for `argon2-raw`, the runner\'s own CPU per verify). non-2xx and errors are totals over every run of the scenario, warm-up included.',
+      '(for `argon2-raw`, the runner\'s own CPU per verify), split into user and system (kernel) time. ' +
+      '"other CPU" is what the rest of the machine used during the timed runs (PostgreSQL when it is the database, and anything else running), ' +
+      'in ms per second of wall time (2 cores = 2000). non-2xx and errors are totals over every run of the scenario, warm-up included.',
     '',
     table(
       report.summary.map((r) => [`\`${r.scenario}\``, r.description]),

@@ -28,7 +28,9 @@ export function verifyBearer(auth: AuthService, request: FastifyRequest): Access
 
 /** The protected-request hook: no promise, no database; sets `request.auth`. */
 export function createAuthenticate(auth: AuthService): onRequestHookHandler {
-  return function authenticate(request, _reply, done) {
+  return function authenticate(request, reply, done) {
+    // Answers to a credential are the user's own: no shared or browser cache keeps them.
+    reply.header('cache-control', 'no-store');
     try {
       request.auth = verifyBearer(auth, request);
       done();
