@@ -17,8 +17,8 @@ import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
 import { saveReport } from './lib/output.js';
 import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
 import { summariseProfile } from './lib/profile.js';
-import { checkTargets, fmt, summarise, textReport, type Report, type RoundResult } from './lib/report.js';
-import { loginTarget, meTarget, ROUND_SCENARIOS, roundTarget, type RoundScenario } from './lib/scenarios.js';
+import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult } from './lib/report.js';
+import { loginTarget, meTarget, OPTIONAL_SCENARIOS, ROUND_SCENARIOS, roundTarget, type RoundScenario } from './lib/scenarios.js';
 import { startServer, type ServerProcess } from './lib/server-process.js';
 
 const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load'] as const;
@@ -37,6 +37,7 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
                         the scenario served in this many seconds of warm-up (default 2;
                         quick 0.5); fixed for the whole run
   --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
+                        (me-unverified runs only when named: an analysis aid)
   --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
                         during that scenario's timed runs (e.g. --cpu-prof me --only baseline,me)
   --out <dir>           where results go                           (default bench/results)
@@ -128,7 +129,8 @@ function describe(name: string, r: LoadResult): string {
 async function main(): Promise<number> {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   const options = parseOptions(process.argv.slice(2), repoRoot);
-  const runs = (name: ScenarioName) => !options.only || options.only.includes(name);
+  const runs = (name: ScenarioName) =>
+    options.only ? options.only.includes(name) : !OPTIONAL_SCENARIOS.includes(name as RoundScenario);
   const roundScenarios = ROUND_SCENARIOS.filter(runs);
   const { connections, duration } = options;
   const crowdPerConnection = options.quick ? 5 : 20;
@@ -153,6 +155,7 @@ async function main(): Promise<number> {
   const profileWindows: [number, number][] = [];
   const cpuRequests: Record<string, number> = {};
   let logoutAll: LogoutAllResult | undefined;
+  let crashed: string | undefined;
   try {
     rss.start = rssMiB(server.pid);
     const chains =
@@ -168,7 +171,9 @@ async function main(): Promise<number> {
         baseUrl: server.baseUrl,
         connections: extra.connections ?? connections,
         ...(extra.amount ? { amount: extra.amount } : { duration: extra.duration ?? duration }),
-        ...(extra.cpu === false ? {} : { serverPid: server.pid }),
+        serverPid: server.pid,
+        postgresDatabase: server.postgresDatabase,
+        perRequestCpu: extra.cpu !== false,
       });
 
     if (options.warmup > 0) {
@@ -182,6 +187,25 @@ async function main(): Promise<number> {
     // The fixed request count of each CPU measurement: what the scenario served in --cpu-seconds.
     const amountFrom = (rps: number) => Math.max(connections, Math.round((rps * options.cpuSeconds) / 10) * 10);
     for (const [name, result] of Object.entries(warmup)) cpuRequests[name] = amountFrom(result.rps);
+
+    // Before the rounds, so that both RSS readings follow an argon2-heavy phase (the login
+    // warm-up; the last round's login-storm): argon2's 19 MiB per hash dominates RSS swings.
+    if (runs('logout-all-under-load')) {
+      log('logout-all under load');
+      logoutAll = await logoutAllUnderLoad(fixture, { connections, perConnection: crowdPerConnection, seconds: logoutSeconds });
+      log(describe('logout-all-crowd', logoutAll.crowd));
+      log(`  logout-all answered ${logoutAll.logoutAll.status} in ${fmt(logoutAll.logoutAll.tookMs)} ms`);
+      for (const [i, device] of logoutAll.victim.entries()) {
+        log(
+          `  victim device ${i + 1}: ${device.succeededBeforeLogoutAll} refreshes before; ` +
+            (device.refusal
+              ? `refused (${device.refusal.status} ${device.refusal.code}) by refresh #${device.requestsUntilRefused} sent since logout-all was sent, ` +
+                `answered ${fmt(device.refusal.answeredAfterLogoutAllSentMs)} ms after it was sent; ` +
+                `${device.succeededAfterAck} successes sent after it answered`
+              : 'NEVER refused'),
+        );
+      }
+    }
 
     for (let round = 1; round <= options.rounds; round++) {
       log(`round ${round}/${options.rounds}`);
@@ -228,27 +252,13 @@ async function main(): Promise<number> {
           );
         }
       }
+      result.rssMiB = rssMiB(server.pid);
       rounds.push(result);
     }
 
-    if (runs('logout-all-under-load')) {
-      log('logout-all under load');
-      logoutAll = await logoutAllUnderLoad(fixture, { connections, perConnection: crowdPerConnection, seconds: logoutSeconds });
-      log(describe('logout-all-crowd', logoutAll.crowd));
-      log(`  logout-all answered ${logoutAll.logoutAll.status} in ${fmt(logoutAll.logoutAll.tookMs)} ms`);
-      for (const [i, device] of logoutAll.victim.entries()) {
-        log(
-          `  victim device ${i + 1}: ${device.succeededBeforeLogoutAll} refreshes before; ` +
-            (device.refusal
-              ? `refused (${device.refusal.status} ${device.refusal.code}) by refresh #${device.requestsUntilRefused} sent since logout-all was sent, ` +
-                `answered ${fmt(device.refusal.answeredAfterLogoutAllSentMs)} ms after it was sent; ` +
-                `${device.succeededAfterAck} successes sent after it answered`
-              : 'NEVER refused'),
-        );
-      }
-    }
     rss.end = rssMiB(server.pid);
   } finally {
+    crashed = server.unexpectedExit();
     await stop();
   }
 
@@ -274,6 +284,7 @@ async function main(): Promise<number> {
         ...(options.only ? { only: options.only } : {}),
       },
       seconds: Math.round((performance.now() - started) / 100) / 10,
+      warnings: [...(crashed ? [`the bench server ${crashed} during the run`] : []), ...interferenceWarnings(rounds, cpus().length)],
     },
     server: { rssMiB: rss },
     warmup,
@@ -284,7 +295,7 @@ async function main(): Promise<number> {
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
+  report.ok = !crashed && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }

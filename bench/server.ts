@@ -6,6 +6,8 @@
  * - `GET /bench/session-lookup` is the design this API replaces: every request reads its
  *   session row and that session's user from the database (one join) by an opaque id sent
  *   in `x-session-id`, then answers 200 `{ id, email }` like `/me` answers from a token.
+ * - `GET /bench/me-unverified` answers like /me, with the same Authorization header, but
+ *   without verifying the token (analysis only: what does verification cost).
  * - `POST /bench/seed` (only when BENCH_SEED_KEY is set, and only with that key) creates
  *   users and sessions in bulk through the server's own database handle, with one
  *   precomputed argon2id hash, and mints their tokens with the product's own token service.
@@ -21,6 +23,7 @@ import { ConfigError, loadConfig, type Config, type LoadedConfig } from '../src/
 import type { Database } from '../src/db/client.js';
 import { sessions, users } from '../src/db/schema.js';
 import { AuthError } from '../src/errors.js';
+import { Me } from '../src/http/schemas.js';
 import { createTokens } from '../src/tokens/index.js';
 
 let loaded: LoadedConfig;
@@ -92,6 +95,14 @@ async function benchRoutes(app: FastifyInstance, database: Database, config: Con
       return { id: row.id, email: row.email };
     },
   );
+
+  // Analysis only (`--only baseline,me-unverified,me`): /me's request and answer, without the
+  // authenticate hook, so the cost of verifying the token separates from the cost of its bytes.
+  const fixed = { id: randomUUID(), email: 'someone@bench.example.com', sessionId: randomUUID() };
+  app.get('/bench/me-unverified', { schema: { response: { 200: Me } } }, (request) => {
+    if (!request.headers.authorization) throw new AuthError('token_missing', 'Authentication required');
+    return fixed;
+  });
 
   // Lets the runner line up --cpu-prof samples (V8 and libuv both use CLOCK_MONOTONIC) with its scenarios.
   app.get('/bench/clock', () => ({ monotonicUs: Number(process.hrtime.bigint() / 1000n) }));

@@ -1,5 +1,5 @@
 import autocannon, { type Instance, type RequestParams } from 'autocannon';
-import { cpuSplitMs, machineBusyMs } from './proc.js';
+import { cpuSplitMs, machineBusyMs, postgresBackendsCpuMs, postgresCpuBetween } from './proc.js';
 import { percentile } from './stats.js';
 
 /** What one connection sends: `next()` before every request, `onResponse` after every answer. */
@@ -26,6 +26,10 @@ export interface LoadOptions {
   amount?: number;
   /** The server's pid: CPU time per request is read from /proc/<pid>/stat before and after. */
   serverPid?: number;
+  /** False: still read the server's CPU (to tell other processes' CPU apart) but report no per-request figure. */
+  perRequestCpu?: boolean;
+  /** The PostgreSQL database the server uses: its backends' CPU per request is reported too. */
+  postgresDatabase?: string;
   /** Called with the running instance (e.g. to start something alongside). */
   onStart?: (instance: Instance) => void;
 }
@@ -47,9 +51,12 @@ export interface LoadResult {
   /** The same, split into user and system (kernel: sockets, loopback TCP) time. */
   cpuUserUsPerRequest?: number;
   cpuSystemUsPerRequest?: number;
+  /** CPU of the PostgreSQL backends serving the server's database, per request, in µs (PostgreSQL only). */
+  dbCpuUsPerRequest?: number;
   /**
-   * CPU the rest of the machine used meanwhile (PostgreSQL, and anything else running),
-   * ms per second of wall time: whole-machine busy time minus the server's and this process's.
+   * CPU the rest of the machine used meanwhile, ms per second of wall time: whole-machine
+   * busy time minus the server's, its PostgreSQL backends' and this process's. Anything
+   * well above zero means something else competed for the cores during the measurement.
    */
   otherCpuMsPerS?: number;
 }
@@ -68,6 +75,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     server: options.serverPid === undefined ? undefined : cpuSplitMs(options.serverPid),
     runner: process.cpuUsage(),
     machine: machineBusyMs(),
+    db: options.postgresDatabase === undefined ? undefined : postgresBackendsCpuMs(options.postgresDatabase),
   });
   const before = snapshot();
   const instance = autocannon({
@@ -121,26 +129,28 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     timeouts: result.timeouts,
     statusCodes,
     failures,
-    ...cpuFigures(before, after, requests),
+    ...cpuFigures(before, after, requests, options.perRequestCpu ?? true),
   };
 }
 
-type Snapshot = { at: number; server?: { user: number; system: number }; runner: NodeJS.CpuUsage; machine?: number };
+type Snapshot = { at: number; server?: { user: number; system: number }; runner: NodeJS.CpuUsage; machine?: number; db?: Map<number, number> };
 
-function cpuFigures(before: Snapshot, after: Snapshot, requests: number): Partial<LoadResult> {
+function cpuFigures(before: Snapshot, after: Snapshot, requests: number, perRequest: boolean): Partial<LoadResult> {
   const figures: Partial<LoadResult> = {};
   const seconds = (after.at - before.at) / 1000;
   const runnerMs = (after.runner.user + after.runner.system - before.runner.user - before.runner.system) / 1000;
   const serverMs = before.server && after.server ? after.server.user + after.server.system - before.server.user - before.server.system : 0;
-  if (before.server && after.server && requests > 0) {
+  if (before.server && after.server && requests > 0 && perRequest) {
     const user = after.server.user - before.server.user;
     const system = after.server.system - before.server.system;
     figures.cpuUsPerRequest = ((user + system) * 1000) / requests;
     figures.cpuUserUsPerRequest = (user * 1000) / requests;
     figures.cpuSystemUsPerRequest = (system * 1000) / requests;
   }
+  const dbMs = before.db && after.db ? postgresCpuBetween(before.db, after.db) : 0;
+  if (before.db && after.db && requests > 0 && perRequest) figures.dbCpuUsPerRequest = (dbMs * 1000) / requests;
   if (before.machine !== undefined && after.machine !== undefined && seconds > 0) {
-    figures.otherCpuMsPerS = Math.max(0, after.machine - before.machine - serverMs - runnerMs) / seconds;
+    figures.otherCpuMsPerS = Math.max(0, after.machine - before.machine - serverMs - dbMs - runnerMs) / seconds;
   }
   return figures;
 }

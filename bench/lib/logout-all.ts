@@ -68,6 +68,9 @@ export async function logoutAllUnderLoad(
     baseUrl,
     connections: options.connections,
     duration: options.seconds,
+    serverPid: fixture.server.pid,
+    postgresDatabase: fixture.server.postgresDatabase,
+    perRequestCpu: false,
   });
 
   // Part-way through: log out everywhere with one of the victim's access tokens.

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
 export const CLOCK_TICKS = (() => {
@@ -90,4 +90,39 @@ export function threadUsage(pid: number): () => ThreadUsage {
       mainThreadWaitMsPerS: rate(sched0?.waiting, sched1?.waiting),
     };
   };
+}
+
+/**
+ * User plus system CPU time, in ms, of each PostgreSQL backend serving `database` (found by
+ * its command line, "postgres: … <user> <database> <client> …"), by pid.
+ */
+export function postgresBackendsCpuMs(database: string): Map<number, number> | undefined {
+  const byPid = new Map<number, number>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (!cmdline.startsWith('postgres:') || !cmdline.includes(` ${database} `)) continue;
+        const ms = cpuMs(Number(entry));
+        if (ms !== undefined) byPid.set(Number(entry), ms);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return byPid;
+}
+
+/**
+ * CPU the backends spent between two readings: growth of those present in both, plus all of
+ * those that started in between. A backend that exited in between (the pool closes idle
+ * connections after 30 s) takes its time with it, so this can only undercount.
+ */
+export function postgresCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
 }

@@ -10,6 +10,8 @@ export interface RoundResult {
   /** Per scenario: the timed run (throughput, latency) and the fixed-count run (CPU per request). */
   scenarios: Partial<Record<RoundScenario, { timed: LoadResult; cpu: LoadResult }>>;
   argon2?: LoadResult;
+  /** Server RSS at the end of the round. */
+  rssMiB?: number;
   loginStorm?: { idle: LoadResult; probe: LoadResult; login: LoadResult; threads: { idle: ThreadUsage; storm: ThreadUsage } };
 }
 
@@ -28,6 +30,8 @@ export interface Row {
   cpuUsPerRequest?: number;
   cpuUserUsPerRequest?: number;
   cpuSystemUsPerRequest?: number;
+  /** PostgreSQL backends' CPU per request (PostgreSQL only). */
+  dbCpuUsPerRequest?: number;
   /** CPU used by everything but the server and the runner (PostgreSQL, other processes), ms/s, during the timed runs. */
   otherCpuMsPerS?: number;
   /** Ratios of this row's medians to baseline's. */
@@ -70,6 +74,8 @@ export interface Report {
       only?: string[];
     };
     seconds: number;
+    /** Conditions that make this run's figures less trustworthy (e.g. other work on the machine). */
+    warnings: string[];
   };
   server: { rssMiB: { start?: number; afterWarmup?: number; end?: number } };
   warmup: Record<string, LoadResult>;
@@ -100,6 +106,7 @@ function rowFrom(scenario: string, timed: LoadResult[], cpu: LoadResult[], conne
     cpuUsPerRequest: median(cpu.map((r) => r.cpuUsPerRequest)),
     cpuUserUsPerRequest: median(cpu.map((r) => r.cpuUserUsPerRequest)),
     cpuSystemUsPerRequest: median(cpu.map((r) => r.cpuSystemUsPerRequest)),
+    dbCpuUsPerRequest: median(cpu.map((r) => r.dbCpuUsPerRequest)),
     otherCpuMsPerS: median(timed.map((r) => r.otherCpuMsPerS)),
     expectsSuccess: true,
   };
@@ -204,7 +211,7 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
     const slowest = Math.max(...victim.map((v) => v.refusal?.answeredAfterLogoutAllSentMs ?? Infinity));
     const late = sum(victim.map((v) => v.succeededAfterAck));
     checks.push({
-      name: 'logout-all under load: refused at the next refresh, others unaffected',
+      name: 'logout-all under load: next refresh refused, others unaffected',
       value: late,
       actual:
         `${victim.length} devices refused by refresh #${worst} at most, ≤ ${fmtMs(slowest)} ms after logout-all was sent; ` +
@@ -235,62 +242,58 @@ export function fmt(value: number | undefined): string {
   return value.toFixed(2);
 }
 const fmtMs = (value: number | undefined) => fmt(value);
-const fmtRatio = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}×`);
+/** A ratio with two decimals, or two significant digits below 0.1 (login is ~0.005× baseline). */
+export const fmtRatio = (value: number | undefined) =>
+  value === undefined ? '–' : `${value >= 0.1 || value === 0 ? value.toFixed(2) : value.toPrecision(2)}×`;
 
-const COLUMNS = [
-  'scenario',
-  'conns',
-  'req/s',
-  'p50 ms',
-  'p97.5 ms',
-  'p99 ms',
-  'non-2xx',
-  'errors',
-  'CPU µs/req',
-  'user+sys',
-  'req/s ×base',
-  'p99 ×base',
-  'CPU ×base',
-  'other CPU ms/s',
-];
-
-function cells(row: Row): string[] {
-  return [
-    row.scenario,
-    String(row.connections),
-    fmt(row.rps),
-    fmtMs(row.p50),
-    fmtMs(row.p97_5),
-    fmtMs(row.p99),
-    String(row.non2xx),
-    String(row.errors),
-    fmt(row.cpuUsPerRequest),
-    row.cpuUserUsPerRequest === undefined ? '–' : `${fmt(row.cpuUserUsPerRequest)}+${fmt(row.cpuSystemUsPerRequest)}`,
-    fmtRatio(row.vsBaseline?.rps),
-    fmtRatio(row.vsBaseline?.p99),
-    fmtRatio(row.vsBaseline?.cpu),
-    fmt(row.otherCpuMsPerS),
+/** The scenario table's columns; the PostgreSQL backends' CPU only where it was measured. */
+function columns(rows: Row[]): { title: string; cell: (row: Row) => string }[] {
+  const all = [
+    { title: 'scenario', cell: (r: Row) => r.scenario },
+    { title: 'conns', cell: (r: Row) => String(r.connections) },
+    { title: 'req/s', cell: (r: Row) => fmt(r.rps) },
+    { title: 'p50 ms', cell: (r: Row) => fmt(r.p50) },
+    { title: 'p97.5 ms', cell: (r: Row) => fmt(r.p97_5) },
+    { title: 'p99 ms', cell: (r: Row) => fmt(r.p99) },
+    { title: 'non-2xx', cell: (r: Row) => String(r.non2xx) },
+    { title: 'errors', cell: (r: Row) => String(r.errors) },
+    { title: 'CPU µs/req', cell: (r: Row) => fmt(r.cpuUsPerRequest) },
+    {
+      title: 'user+sys',
+      cell: (r: Row) => (r.cpuUserUsPerRequest === undefined ? '–' : `${fmt(r.cpuUserUsPerRequest)}+${fmt(r.cpuSystemUsPerRequest)}`),
+    },
+    { title: 'PG µs/req', cell: (r: Row) => fmt(r.dbCpuUsPerRequest), db: true },
+    { title: 'req/s ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.rps) },
+    { title: 'p99 ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.p99) },
+    { title: 'CPU ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.cpu) },
+    { title: 'other CPU ms/s', cell: (r: Row) => fmt(r.otherCpuMsPerS) },
   ];
+  const withDb = rows.some((r) => r.dbCpuUsPerRequest !== undefined);
+  return all.filter((c) => !('db' in c) || withDb);
 }
 
 const MARK: Record<TargetStatus, string> = { met: 'MET', missed: 'MISSED', 'n/a': 'n/a' };
 
 /** The plain-text table printed at the end of a run. */
 export function textReport(report: Report): string {
-  const body = report.summary.map(cells);
-  const widths = COLUMNS.map((title, i) => Math.max(title.length, ...body.map((r) => r[i]!.length)));
+  const cols = columns(report.summary);
+  const titles = cols.map((c) => c.title);
+  const body = report.summary.map((row) => cols.map((c) => c.cell(row)));
+  const widths = titles.map((title, i) => Math.max(title.length, ...body.map((r) => r[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   const out = [
     header(report),
+    ...report.meta.warnings.map((w) => `WARNING: ${w}`),
     '',
-    line(COLUMNS),
+    line(titles),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
     '',
     'targets:',
     ...report.targets.map((t) => `  [${MARK[t.status].padEnd(6)}] ${t.name}: ${t.actual}${t.note && t.status === 'n/a' ? ` (${t.note})` : ''}`),
     '',
-    `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
+    `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
+      `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
   ];
   return out.join('\n');
 }
@@ -309,19 +312,28 @@ function header(report: Report): string {
 export function markdownReport(report: Report, svgName?: string): string {
   const { meta } = report;
   const db = meta.database === 'postgres' ? 'PostgreSQL' : 'PGlite';
-  const table = (rows: string[][], heads: string[]) =>
-    [`| ${heads.join(' | ')} |`, `| ${heads.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  // Numbers right-aligned; `leftColumns` columns (text) left-aligned.
+  const table = (rows: string[][], heads: string[], leftColumns = 1) =>
+    [
+      `| ${heads.join(' | ')} |`,
+      `| ${heads.map((_, i) => (i < leftColumns ? '---' : '---:')).join(' | ')} |`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
   const parts = [
     `# Load test on ${db}`,
     '',
     header(report) + '.',
     '',
+    ...report.meta.warnings.map((w) => `> **Warning:** ${w}\n`),
     'Generated by `npm run bench` (bench/run.ts) from the JSON next to this file; do not edit by hand.',
     '',
     ...(svgName ? [`![requests per second and CPU per request, ${db}](${svgName})`, ''] : []),
     '## Scenarios',
     '',
-    table(report.summary.map(cells).map((c) => [`\`${c[0]}\``, ...c.slice(1)]), COLUMNS),
+    table(
+      report.summary.map((row) => columns(report.summary).map((c, i) => (i === 0 ? `\`${c.cell(row)}\`` : c.cell(row)))),
+      columns(report.summary).map((c) => c.title),
+    ),
     '',
     'Latency percentiles are from every response\'s own timing (sub-millisecond); req/s and latency are medians of the timed runs; ' +
       'CPU µs/req is the server process\'s user + system time (/proc/<pid>/stat) over a fixed number of requests, median over rounds ' +
@@ -332,6 +344,7 @@ export function markdownReport(report: Report, svgName?: string): string {
     table(
       report.summary.map((r) => [`\`${r.scenario}\``, r.description]),
       ['scenario', 'what it does'],
+      2,
     ),
     '',
     '## Targets',
@@ -339,6 +352,7 @@ export function markdownReport(report: Report, svgName?: string): string {
     table(
       report.targets.map((t) => [t.name, t.actual, t.threshold, t.status === 'met' ? '✅ met' : t.status === 'missed' ? '❌ missed' : `n/a${t.note ? ` (${t.note})` : ''}`]),
       ['target', 'measured', 'threshold', 'status'],
+      4,
     ),
     '',
   ];
@@ -396,7 +410,10 @@ export function markdownReport(report: Report, svgName?: string): string {
   parts.push(
     '## Server memory',
     '',
-    `RSS at start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, at the end ${fmt(report.server.rssMiB.end)} MiB.`,
+    `RSS at start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
+      `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, at the end ${fmt(report.server.rssMiB.end)} MiB. ` +
+      'Both compared readings follow an argon2-heavy phase (the login warm-up; the last round\'s login-storm): each argon2id ' +
+      'hash takes 19 MiB on a libuv thread, which dominates RSS swings.',
     '',
   );
   if (report.profile) {
@@ -405,11 +422,25 @@ export function markdownReport(report: Report, svgName?: string): string {
       '',
       `${fmt(report.profile.sampledMs)} ms of samples in the scenario's timed runs (${fmt(report.profile.idlePct)}% idle). Self time, share of non-idle:`,
       '',
-      table(report.profile.top.map((f) => [`\`${f.name}\``, f.location, `${f.pct.toFixed(1)}%`]), ['function', 'where', 'self']),
+      table(report.profile.top.map((f) => [`\`${f.name}\``, f.location, `${f.pct.toFixed(1)}%`]), ['function', 'where', 'self'], 2),
       '',
       table(report.profile.byCategory.map((c) => [c.category, `${c.pct.toFixed(1)}%`]), ['category', 'self']),
       '',
     );
   }
   return parts.join('\n');
+}
+
+/** Warns when something outside the benchmark used a sizeable share of the cores while it measured. */
+export function interferenceWarnings(rounds: RoundResult[], cores: number): string[] {
+  const others = rounds
+    .flatMap((round) => Object.values(round.scenarios).map((phase) => phase.timed.otherCpuMsPerS))
+    .filter((v): v is number => v !== undefined);
+  const busy = others.filter((v) => v > 150);
+  if (busy.length === 0) return [];
+  return [
+    `other processes used CPU during ${busy.length} of ${others.length} timed runs (up to ${fmt(Math.max(...busy))} ms/s ` +
+      `of the ${cores * 1000} ms/s the machine has): those runs are slower than they should be; ` +
+      `the medians over rounds absorb an occasional one, but rerun on a quiet machine if many are affected.`,
+  ];
 }

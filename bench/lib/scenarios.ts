@@ -2,12 +2,15 @@ import type { Fixture, SeededSession } from './fixture.js';
 import type { Target } from './load.js';
 
 /** The scenarios run in every round, in this order. */
-export const ROUND_SCENARIOS = ['baseline', 'me', 'me-many-tokens', 'session-lookup', 'refresh', 'login'] as const;
+export const ROUND_SCENARIOS = ['baseline', 'me-unverified', 'me', 'me-many-tokens', 'session-lookup', 'refresh', 'login'] as const;
 export type RoundScenario = (typeof ROUND_SCENARIOS)[number];
+/** Run only when named with --only: for analysis, not part of the report's targets. */
+export const OPTIONAL_SCENARIOS: readonly RoundScenario[] = ['me-unverified'];
 
 export const DESCRIPTIONS: Record<string, string> = {
   baseline: 'GET /health, no auth: the ceiling',
   me: 'GET /me, one valid Bearer token',
+  'me-unverified': 'bench-only GET answering like /me with the same Authorization header, token not verified (analysis)',
   'me-many-tokens': 'GET /me, a different user\'s token on every request',
   'session-lookup': 'bench-only GET reading a session row and its user (one join) per request',
   refresh: 'POST /auth/refresh, each connection following its own rotation chain',
@@ -105,6 +108,8 @@ export function roundTarget(name: RoundScenario, fixture: Fixture, connections: 
       return baselineTarget();
     case 'me':
       return meTarget(fixture);
+    case 'me-unverified':
+      return { ...meTarget(fixture), path: '/bench/me-unverified' };
     case 'me-many-tokens':
       return meManyTokensTarget(fixture);
     case 'session-lookup':

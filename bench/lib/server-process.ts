@@ -6,36 +6,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-/** Every variable the server reads: none is inherited from the caller's shell by accident. */
-const SERVER_VARIABLES = [
-  'PORT',
-  'HOST',
-  'DATABASE_URL',
-  'DATA_DIR',
-  'NODE_ENV',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-  'JWT_ACCESS_SECRET',
-  'JWT_REFRESH_SECRET',
-  'ACCESS_TOKEN_TTL',
-  'REFRESH_TOKEN_TTL',
-  'REFRESH_REUSE_GRACE',
-  'RATE_LIMIT',
-  'CORS_ORIGINS',
-  'COOKIE_SECURE',
-  'LOG_LEVEL',
-];
+/**
+ * The only variables the child inherits from the caller's shell: nothing the server reads
+ * (DATABASE_URL, REDIS_URL, JWT_*, NODE_ENV…) leaks into a run by accident. UV_THREADPOOL_SIZE
+ * passes, for experiments on the argon2 pool.
+ */
+const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'UV_THREADPOOL_SIZE'];
 
 export interface ServerProcess {
   pid: number;
   baseUrl: string;
   database: 'pglite' | 'postgres';
+  /** The temporary PostgreSQL database's name (PostgreSQL only). */
+  postgresDatabase?: string;
   /** The per-run key of the bench-only seed route. */
   seedKey: string;
   /** The password every seeded user has. */
   password: string;
   /** Set when the child was started with --cpu-prof. */
   cpuProfileDir?: string;
+  /** How the server ended if it exited before `stop()` (a crash during the run); undefined while it runs. */
+  unexpectedExit(): string | undefined;
   /** Stops the server (SIGTERM, then SIGKILL), drops the temporary database, deletes DATA_DIR. */
   stop(): Promise<void>;
 }
@@ -59,10 +50,12 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
 
   try {
     let databaseUrl: string | undefined;
+    let postgresDatabase: string | undefined;
     if (options.databaseUrl) {
       const temporary = await createTemporaryDatabase(options.databaseUrl);
       cleanups.push(temporary.drop);
       databaseUrl = temporary.url;
+      postgresDatabase = temporary.name;
       options.log(`database: PostgreSQL, temporary database ${temporary.name}`);
     } else {
       options.log(`database: PGlite in ${join(dataDir, 'pglite')}`);
@@ -71,8 +64,9 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     const port = await freePort();
     const seedKey = randomBytes(24).toString('base64url');
     const password = `bench-${randomBytes(9).toString('base64url')}`;
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of SERVER_VARIABLES) delete env[name];
+    const env: NodeJS.ProcessEnv = Object.fromEntries(
+      INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+    );
     Object.assign(env, {
       HOST: '127.0.0.1',
       PORT: String(port),
@@ -96,9 +90,16 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let running = true;
-    void exited.then(() => (running = false));
+    let stopping = false;
+    let exitedAs: string | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code, signal) => {
+        running = false;
+        if (!stopping) exitedAs = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        resolve(code);
+      }),
+    );
     const output: string[] = [];
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
@@ -111,6 +112,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     child.stdout!.on('data', forward);
     child.stderr!.on('data', forward);
     cleanups.push(async () => {
+      stopping = true;
       if (running) await stopChild(child, exited);
     });
 
@@ -120,9 +122,11 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       pid: child.pid!,
       baseUrl,
       database: databaseUrl ? 'postgres' : 'pglite',
+      postgresDatabase,
       seedKey,
       password,
       cpuProfileDir,
+      unexpectedExit: () => exitedAs,
       stop: cleanup,
     };
   } catch (error) {

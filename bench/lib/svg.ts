@@ -1,4 +1,4 @@
-import { fmt, type Report, type Row } from './report.js';
+import { fmt, fmtRatio, type Report, type Row } from './report.js';
 
 const COLORS: Record<string, string> = {
   baseline: '#8c8c8c',
@@ -46,7 +46,8 @@ export function renderSvg(report: Report): string {
   const H = targetsTop + report.targets.length * 22 + 24;
 
   const rps = logScale(rows.map((r) => r.rps ?? 0), panelA.x0, panelA.width);
-  const cpu = logScale(rows.map((r) => r.cpuUsPerRequest ?? 0), panelB.x0, panelB.width);
+  const pgCpu = (row: Row) => (row.dbCpuUsPerRequest !== undefined && row.dbCpuUsPerRequest > 0 ? row.dbCpuUsPerRequest : 0);
+  const cpu = logScale(rows.map((r) => (r.cpuUsPerRequest ?? 0) + pgCpu(r)), panelB.x0, panelB.width);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
@@ -56,8 +57,11 @@ export function renderSvg(report: Report): string {
       `${report.meta.options.rounds} interleaved rounds × ${report.meta.options.duration} s, ${report.meta.options.connections} connections, medians · ` +
         `${report.meta.cores} × ${report.meta.cpu} shared by server and load generator · node ${report.meta.node} · ${report.meta.date.slice(0, 10)}`,
     )}</text>`,
+    ...report.meta.warnings.map(
+      (w, i) => `<text x="${labelX}" y="${64 + i * 14}" fill="#b03a2e" font-size="11">${escape(truncate(`Warning: ${w}`, 160))}</text>`,
+    ),
     `<text x="${panelA.x0}" y="84" font-weight="600">Requests per second (log scale; × baseline)</text>`,
-    `<text x="${panelB.x0}" y="84" font-weight="600">Server CPU per request, µs (log scale)</text>`,
+    `<text x="${panelB.x0}" y="84" font-weight="600">CPU per request, µs (log scale)</text>`,
   );
 
   for (const [scale, panel] of [
@@ -80,22 +84,31 @@ export function renderSvg(report: Report): string {
     out.push(`<text x="${labelX}" y="${y + barH - 3}">${escape(row.scenario)}</text>`);
     if (row.rps !== undefined) {
       const end = rps.x(row.rps);
-      const ratio = row.vsBaseline?.rps !== undefined && row.scenario !== 'baseline' ? ` (${row.vsBaseline.rps.toFixed(2)}×)` : '';
+      const ratio = row.vsBaseline?.rps !== undefined && row.scenario !== 'baseline' ? ` (${fmtRatio(row.vsBaseline.rps)})` : '';
       out.push(
         `<rect x="${panelA.x0}" y="${y}" width="${Math.max(1, end - panelA.x0).toFixed(1)}" height="${barH}" fill="${color}"/>`,
         `<text x="${(end + 4).toFixed(1)}" y="${y + barH - 3}" fill="#222">${escape(fmt(row.rps) + ratio)}</text>`,
       );
     }
     if (row.cpuUsPerRequest !== undefined) {
+      // PostgreSQL's share (its backends' CPU) extends the bar, lighter: the total work of a request.
       const end = cpu.x(row.cpuUsPerRequest);
+      const total = cpu.x(row.cpuUsPerRequest + pgCpu(row));
+      const pg = pgCpu(row) ? ` + ${fmt(pgCpu(row))} PG` : '';
+      if (pgCpu(row)) {
+        out.push(`<rect x="${panelB.x0}" y="${y}" width="${(total - panelB.x0).toFixed(1)}" height="${barH}" fill="${color}" opacity="0.35"/>`);
+      }
       out.push(
         `<rect x="${panelB.x0}" y="${y}" width="${Math.max(1, end - panelB.x0).toFixed(1)}" height="${barH}" fill="${color}" opacity="0.85"/>`,
-        `<text x="${(end + 4).toFixed(1)}" y="${y + barH - 3}" fill="#222">${escape(fmt(row.cpuUsPerRequest))}${row.scenario === 'argon2-raw' ? ' *' : ''}</text>`,
+        `<text x="${(Math.max(end, total) + 4).toFixed(1)}" y="${y + barH - 3}" fill="#222">${escape(fmt(row.cpuUsPerRequest) + pg)}${row.scenario === 'argon2-raw' ? ' *' : ''}</text>`,
       );
     }
   });
   out.push(
-    `<text x="${panelB.x0}" y="${chartBottom + 34}" fill="#777" font-size="11">* argon2-raw: the runner's own CPU per verify (no server involved)</text>`,
+    `<text x="${panelB.x0}" y="${chartBottom + 34}" fill="#777" font-size="11">* argon2-raw: the runner's own CPU per verify</text>`,
+    ...(rows.some((r) => pgCpu(r))
+      ? [`<text x="${panelB.x0}" y="${chartBottom + 48}" fill="#777" font-size="11">lighter: + the PostgreSQL backends' CPU</text>`]
+      : []),
     `<text x="${labelX}" y="${targetsTop - 14}" font-weight="600">Targets</text>`,
   );
 
@@ -106,8 +119,8 @@ export function renderSvg(report: Report): string {
     out.push(
       `<circle cx="${labelX + 6}" cy="${y - 4}" r="6" fill="${fill}"/>`,
       `<text x="${labelX + 20}" y="${y}" font-weight="600" fill="${fill}">${word}</text>`,
-      `<text x="${labelX + 80}" y="${y}">${escape(target.name)}</text>`,
-      `<text x="${labelX + 420}" y="${y}" fill="#444">${escape(truncate(target.actual, 80))}</text>`,
+      `<text x="${labelX + 80}" y="${y}">${escape(truncate(target.name, 62))}</text>`,
+      `<text x="${labelX + 470}" y="${y}" fill="#444">${escape(truncate(target.actual, 74))}</text>`,
     );
   });
   out.push('</svg>');
