@@ -17,6 +17,11 @@ export interface JwtKind {
   secrets: readonly string[];
   /** Claims every token of this kind must carry, besides the registered ones. */
   claims: readonly string[];
+  /**
+   * Verified tokens remembered (LRU, by the exact token string), so a client reusing its
+   * token skips the signature check. Times are still checked on every call.
+   */
+  cacheSize?: number;
 }
 
 /** Registered claims we always set and always require. */
@@ -54,25 +59,47 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
         // exp, nbf and iat are checked below against the injected clock.
         ignoreExpiration: true,
         ignoreNotBefore: true,
+        complete: true,
       }),
     ]),
   );
 
+  // The token itself is the key: a hit needs the exact string that verified before, so no
+  // collision is possible, and hashing it would cost what the cache saves. Insertion order
+  // evicts the oldest entry first.
+  const verified = new Map<string, Record<string, unknown>>();
+  const single = ring.byKid.size === 1 ? verifiers.get(ring.current.kid) : undefined;
+
   return {
     sign: (claims) => signer(claims as Record<string, unknown>),
     verify(token) {
-      const verifier = token.length <= MAX_TOKEN_LENGTH ? verifiers.get(readKid(token) as string) : undefined;
-      if (!verifier) throw invalid();
-      let claims: Record<string, unknown>;
-      try {
-        claims = verifier(token);
-      } catch {
-        throw invalid();
+      let claims = verified.get(token);
+      if (!claims) {
+        claims = verifySignature(token);
+        if (kind.cacheSize) {
+          if (verified.size >= kind.cacheSize) verified.delete(verified.keys().next().value!);
+          verified.set(token, Object.freeze(claims));
+        }
       }
       checkTimes(claims, Math.floor(clock.now() / 1000));
       return claims as Claims;
     },
   };
+
+  function verifySignature(token: string): Record<string, unknown> {
+    if (token.length > MAX_TOKEN_LENGTH) throw invalid();
+    // With one key there is no choice to make: verify, then require its kid.
+    const verifier = single ?? verifiers.get(readKid(token) as string);
+    if (!verifier) throw invalid();
+    let decoded: { header: Record<string, unknown>; payload: Record<string, unknown> };
+    try {
+      decoded = verifier(token) as unknown as typeof decoded;
+    } catch {
+      throw invalid();
+    }
+    if (single && decoded.header.kid !== ring.current.kid) throw invalid();
+    return decoded.payload;
+  }
 }
 
 function checkTimes(claims: Record<string, unknown>, now: number): void {

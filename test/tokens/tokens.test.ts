@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import { AuthError, type ErrorCode } from '../../src/errors.js';
-import { CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, createTokens, type Tokens } from '../../src/tokens/index.js';
+import { ACCESS_CACHE_SIZE, CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, createTokens, type Tokens } from '../../src/tokens/index.js';
 import { ACCESS_SECRET, REFRESH_SECRET, decodeJwt, testClock, testConfig, type TestClock } from '../helper.js';
 import { b64, flip } from '../support/jwt.js';
 
@@ -515,5 +515,34 @@ describe('createTokens: key rotation', () => {
     const rotated = setup({ accessSecrets: [NEW_ACCESS, ACCESS_SECRET] }, clock).tokens;
     const newKid = decodeJwt(rotated.issueAccess(session())).header.kid;
     expectAuthError(() => rotated.verifyAccess(forgeAccess({ header: { kid: newKid }, secret: ACCESS_SECRET })), 'token_invalid');
+  });
+});
+
+describe('createTokens: the verified access token cache', () => {
+  it('remembers a verified token but still checks its times on every call', () => {
+    const { tokens, clock } = setup();
+    const { access } = issueBoth(tokens, clock);
+    const first = tokens.verifyAccess(access);
+    expect(tokens.verifyAccess(access)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    clock.advance(900 + 30);
+    expectAuthError(() => tokens.verifyAccess(access), 'token_expired');
+  });
+
+  it('never answers for a string it did not verify: a one-character change is checked and refused', () => {
+    const { tokens, clock } = setup();
+    const { access } = issueBoth(tokens, clock);
+    tokens.verifyAccess(access);
+    for (const segment of [0, 1, 2]) expectAuthError(() => tokens.verifyAccess(flip(access, segment)), 'token_invalid');
+    expectAuthError(() => tokens.verifyAccess(`${access} `), 'token_invalid');
+  });
+
+  it(`stays bounded at ${ACCESS_CACHE_SIZE} tokens and keeps verifying correctly past it`, () => {
+    const { tokens, clock } = setup();
+    const first = issueBoth(tokens, clock).access;
+    tokens.verifyAccess(first);
+    for (let i = 0; i < ACCESS_CACHE_SIZE + 10; i++) tokens.verifyAccess(issueBoth(tokens, clock).access);
+    // The first one was evicted and is verified again from scratch.
+    expect(tokens.verifyAccess(first).email).toBe('alice@example.com');
   });
 });
