@@ -164,3 +164,27 @@ export function problem(res: LightMyRequestResponse): { status: number; code: st
   }
   return res.json();
 }
+
+/**
+ * Sends a request that must be refused and proves it wrote nothing: asserts the status, the
+ * problem `code`, the field `path` when given, that no password is echoed, and that every
+ * row of both tables is unchanged. Returns the answer for further checks.
+ */
+export async function expectRefusedWithoutWrites(
+  database: Database,
+  send: () => Promise<LightMyRequestResponse>,
+  expected: { status: number; code: string; path?: string },
+): Promise<LightMyRequestResponse> {
+  const before = await snapshot(database);
+  const res = await send();
+  if (res.statusCode !== expected.status) throw new Error(`expected ${expected.status}, got ${res.statusCode}: ${res.body}`);
+  const body = problem(res);
+  if (body.code !== expected.code) throw new Error(`expected code ${expected.code}, got ${body.code}`);
+  if (expected.path && !body.errors?.some((e) => e.path === expected.path)) {
+    throw new Error(`expected an error at ${expected.path}: ${JSON.stringify(body.errors)}`);
+  }
+  if (JSON.stringify(body).includes(PASSWORD)) throw new Error('the answer echoes the password');
+  const after = await snapshot(database);
+  if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error('the refused request changed the database');
+  return res;
+}
