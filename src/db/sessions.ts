@@ -46,6 +46,54 @@ function live(userId: string, now: Date): SQL {
   )!;
 }
 
+/**
+ * The refresh compare-and-swap, one statement: the presented jti becomes the previous one
+ * and `nextJti` the current, only if the session is live, that jti is its current one and
+ * the user's version still equals the token's. The share lock on the user row orders it
+ * against a concurrent version bump, so no token with an outdated version is minted after
+ * the bump commits. Built and prepared once per database: it is the busiest statement.
+ */
+function buildRotation(db: Db) {
+  const p = (name: keyof Rotation) => sql.placeholder(name);
+  const owner = db.$with('owner').as(
+    db
+      .select({ id: users.id, email: users.email })
+      .from(users)
+      .where(and(eq(users.id, p('userId')), eq(users.refreshTokenVersion, p('refreshTokenVersion'))))
+      .for('share'),
+  );
+  return db
+    .with(owner)
+    .update(sessions)
+    .set({
+      previousJti: sql`${sessions.refreshJti}`,
+      refreshJti: sql`${p('nextJti')}::uuid`,
+      rotatedAt: sql`${p('now')}::timestamptz`,
+      lastUsedAt: sql`${p('now')}::timestamptz`,
+      userAgent: sql`${p('userAgent')}::text`,
+      ip: sql`${p('ip')}::text`,
+    })
+    .from(owner)
+    .where(
+      and(
+        eq(sessions.id, p('sessionId')),
+        eq(sessions.userId, owner.id),
+        eq(sessions.refreshJti, p('jti')),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`${p('now')}::timestamptz`),
+      ),
+    )
+    .returning({ email: owner.email, expiresAt: sessions.expiresAt })
+    .prepare('rotate_refresh_token');
+}
+
+const rotations = new WeakMap<Db, ReturnType<typeof buildRotation>>();
+function rotationStatement(db: Db) {
+  let statement = rotations.get(db);
+  if (!statement) rotations.set(db, (statement = buildRotation(db)));
+  return statement;
+}
+
 /** Queries on `sessions`; `db` may be a transaction. */
 export function createSessionsRepository(db: Db) {
   return {
@@ -103,43 +151,9 @@ export function createSessionsRepository(db: Db) {
       return row?.refresh_token_version;
     },
 
-    /**
-     * The refresh compare-and-swap, one statement: the presented jti becomes the previous
-     * one and `nextJti` the current, only if the session is live, that jti is its current
-     * one and the user's version still equals the token's. The share lock on the user row
-     * orders it against a concurrent version bump, so no token with an outdated version is
-     * minted after the bump commits. Returns undefined when any condition fails.
-     */
+    /** The refresh compare-and-swap (see buildRotation); undefined when any condition fails. */
     async rotate(r: Rotation): Promise<{ email: string; expiresAt: Date } | undefined> {
-      const owner = db.$with('owner').as(
-        db
-          .select({ id: users.id, email: users.email })
-          .from(users)
-          .where(and(eq(users.id, r.userId), eq(users.refreshTokenVersion, r.refreshTokenVersion)))
-          .for('share'),
-      );
-      const [row] = await db
-        .with(owner)
-        .update(sessions)
-        .set({
-          previousJti: sql`${sessions.refreshJti}`,
-          refreshJti: r.nextJti,
-          rotatedAt: r.now,
-          lastUsedAt: r.now,
-          userAgent: r.userAgent,
-          ip: r.ip,
-        })
-        .from(owner)
-        .where(
-          and(
-            eq(sessions.id, r.sessionId),
-            eq(sessions.userId, owner.id),
-            eq(sessions.refreshJti, r.jti),
-            isNull(sessions.revokedAt),
-            gt(sessions.expiresAt, r.now),
-          ),
-        )
-        .returning({ email: owner.email, expiresAt: sessions.expiresAt });
+      const [row] = await rotationStatement(db).execute({ ...r });
       return row;
     },
 
