@@ -90,10 +90,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Pages of the same site (the SPA) read answers through CORS; nothing else may embed them.
       crossOriginResourcePolicy: { policy: 'same-site' },
     });
-    if (config.corsOrigins.length > 0) {
-      const allowed = new Set(config.corsOrigins);
+    if (cookies.allowedOrigins.size > 0) {
       await app.register(cors, {
-        origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+        origin: (origin, callback) => callback(null, origin !== undefined && cookies.allowedOrigins.has(origin)),
         credentials: true,
         methods: ['GET', 'POST', 'DELETE'],
         allowedHeaders: ['Authorization', 'Content-Type', TRANSPORT_HEADER],

@@ -37,6 +37,14 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * The one answer to a wrong password or an unknown account, wherever a password is
+ * checked: identical bodies are what keep accounts from being enumerated.
+ */
+export function invalidCredentials(): AuthError {
+  return new AuthError('invalid_credentials', 'Invalid email or password');
+}
+
 /** A 400 `validation_failed` naming each offending field. */
 export function validationError(errors: FieldError[]): AuthError {
   return new AuthError('validation_failed', 'Request validation failed', errors);

@@ -1,6 +1,7 @@
 import { createSessionsRepository } from '../db/sessions.js';
 import { AuthError } from '../errors.js';
 import type { AccessClaims } from '../tokens/index.js';
+import { isUuid } from '../uuid.js';
 import type { AuthDeps } from './deps.js';
 
 export interface DeviceSession {
@@ -13,8 +14,6 @@ export interface DeviceSession {
   ip: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The caller's live sessions, newest first, with the one the access token belongs to marked. */
 export async function listSessions(deps: AuthDeps, access: AccessClaims): Promise<DeviceSession[]> {
   const rows = await createSessionsRepository(deps.db).listLive(access.sub, new Date(deps.clock.now()));
@@ -23,9 +22,9 @@ export async function listSessions(deps: AuthDeps, access: AccessClaims): Promis
 
 /** Signs one device out. `not_found` for an unknown id and for another user's session alike. */
 export async function revokeSession(deps: AuthDeps, access: AccessClaims, sessionId: string): Promise<void> {
+  const id = sessionId.toLowerCase();
   const revoked =
-    UUID.test(sessionId) &&
-    (await createSessionsRepository(deps.db).revokeLive(sessionId.toLowerCase(), access.sub, new Date(deps.clock.now())));
+    isUuid(id) && (await createSessionsRepository(deps.db).revokeLive(id, access.sub, new Date(deps.clock.now())));
   if (!revoked) throw new AuthError('not_found', 'No such session');
 }
 

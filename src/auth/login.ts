@@ -1,5 +1,5 @@
 import { createUsersRepository } from '../db/users.js';
-import { AuthError } from '../errors.js';
+import { invalidCredentials } from '../errors.js';
 import { normalizeCredentials } from './credentials.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 import { startSession } from './session-tokens.js';
@@ -24,7 +24,7 @@ export async function login(
     : await deps.passwords.verifyDummy(password).then(() => false);
   if (!user || !valid) {
     await deps.loginThrottle?.failed(email, address);
-    throw new AuthError('invalid_credentials', 'Invalid email or password');
+    throw invalidCredentials();
   }
   await deps.loginThrottle?.succeeded(email, address);
   if (deps.passwords.needsRehash(user.passwordHash)) {

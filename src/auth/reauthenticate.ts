@@ -1,6 +1,6 @@
 import { createUsersRepository } from '../db/users.js';
 import type { User } from '../db/schema.js';
-import { AuthError } from '../errors.js';
+import { AuthError, invalidCredentials } from '../errors.js';
 import { normalizePassword } from './credentials.js';
 import type { AuthDeps } from './deps.js';
 
@@ -13,7 +13,7 @@ export async function reauthenticate(deps: AuthDeps, userId: string, rawPassword
   const user = await createUsersRepository(deps.db).findById(userId);
   if (!user) throw new AuthError('token_revoked', 'The account no longer exists');
   if (!(await deps.passwords.verify(user.passwordHash, password))) {
-    throw new AuthError('invalid_credentials', 'Invalid email or password');
+    throw invalidCredentials();
   }
   return user;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSessionsRepository } from '../db/sessions.js';
-import { AuthError } from '../errors.js';
+import { invalidCredentials } from '../errors.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 
 export interface SessionTokensInput {
@@ -42,7 +42,7 @@ export async function startSession(
   };
   const refreshTokenVersion = await createSessionsRepository(deps.db).insert(session);
   // The account was deleted between the password check and here.
-  if (refreshTokenVersion === undefined) throw new AuthError('invalid_credentials', 'Invalid email or password');
+  if (refreshTokenVersion === undefined) throw invalidCredentials();
   return issueSessionTokens(deps, {
     user,
     sessionId: session.id,

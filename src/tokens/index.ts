@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import { AuthError } from '../errors.js';
+import { isUuid } from '../uuid.js';
 import { createJwtCodec } from './jwt.js';
 
 export { CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH } from './jwt.js';
@@ -110,8 +111,6 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
 
 /** `users.refresh_token_version` is a PostgreSQL integer. */
 const INT4_MAX = 2 ** 31 - 1;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const isUuid = (value: unknown) => typeof value === 'string' && UUID.test(value);
 
 /**
  * Signed claims are ours, but a key leaked or shared by mistake must still not smuggle odd
