@@ -1,7 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import { AuthError, type ErrorCode } from '../../src/errors.js';
+import { createTokenCache } from '../../src/tokens/jwt.js';
 import { ACCESS_CACHE_SIZE, CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, createTokens, type Tokens } from '../../src/tokens/index.js';
 import { ACCESS_SECRET, REFRESH_SECRET, decodeJwt, testClock, testConfig, type TestClock } from '../helper.js';
 import { b64, flip } from '../support/jwt.js';
@@ -116,9 +117,16 @@ function refreshBaseline(): { header: Json; payload: Json } {
   };
 }
 
+/**
+ * Header fields in reverse order: not the form we issue, so verification takes fast-jwt's
+ * general path instead of the issued-form fast path. The hostile table runs both ways.
+ */
+let reverseHeader = false;
+
 function forge(kind: 'access' | 'refresh', options: Forge = {}): string {
   const base = kind === 'access' ? accessBaseline() : refreshBaseline();
-  const headerText = options.rawHeader ?? JSON.stringify({ ...base.header, ...options.header });
+  const header = { ...base.header, ...options.header };
+  const headerText = options.rawHeader ?? JSON.stringify(reverseHeader ? Object.fromEntries(Object.entries(header).reverse()) : header);
   const payloadText = options.rawPayload ?? JSON.stringify({ ...base.payload, ...options.payload });
   const input = `${b64(headerText)}.${b64(payloadText)}`;
   if (options.unsigned) return `${input}.`;
@@ -127,6 +135,13 @@ function forge(kind: 'access' | 'refresh', options: Forge = {}): string {
 }
 
 const forgeAccess = (options: Forge = {}) => forge('access', options);
+
+/** Our access token with its payload segment changed by `edit`, then validly signed. */
+function resignedPayload(edit: (segment: string) => string): string {
+  const [header, payload] = forgeAccess().split('.') as [string, string];
+  const input = `${header}.${edit(payload)}`;
+  return `${input}.${hmac('sha256', ACCESS_SECRET, input)}`;
+}
 const forgeRefresh = (options: Forge = {}) => forge('refresh', options);
 
 /** A validly signed access token of exactly `length` characters (padded with an extra claim). */
@@ -317,6 +332,12 @@ const hostileRows: Row[] = [
   { name: 'payload that is a JSON string', make: () => forgeAccess({ rawPayload: '"hello"' }), code: 'token_invalid' },
   { name: 'payload that is null', make: () => forgeAccess({ rawPayload: 'null' }), code: 'token_invalid' },
   { name: 'payload that is not JSON', make: () => forgeAccess({ rawPayload: '{"sub":' }), code: 'token_invalid' },
+  // characters outside base64url, validly signed: Buffer.from would skip them
+  { name: 'payload segment with = padding', make: () => resignedPayload((p) => `${p}=`), code: 'token_invalid' },
+  { name: 'payload segment with a space inside', make: () => resignedPayload((p) => `${p.slice(0, 8)} ${p.slice(8)}`), code: 'token_invalid' },
+  { name: 'payload segment in base64 with + and /', make: () => resignedPayload((p) => `${p}+/`), code: 'token_invalid' },
+  { name: 'signature with = padding', make: () => `${forgeAccess()}=`, code: 'token_invalid' },
+  { name: 'signature with a trailing space', make: () => `${forgeAccess()} `, code: 'token_invalid' },
   // sub / sid / jti / email
   { name: 'sub missing', make: () => forgeAccess({ payload: { sub: undefined } }), code: 'token_invalid' },
   { name: 'sub empty', make: () => forgeAccess({ payload: { sub: '' } }), code: 'token_invalid' },
@@ -367,6 +388,29 @@ describe('createTokens: hostile tokens are refused', () => {
     const token = make();
     const verify = via === 'refresh' ? tokens.verifyRefresh : tokens.verifyAccess;
     expectAuthError(() => verify(token), code);
+  });
+
+  describe('with the header fields in reverse order (fast-jwt decides, not the issued-form fast path)', () => {
+    beforeAll(() => {
+      reverseHeader = true;
+    });
+    afterAll(() => {
+      reverseHeader = false;
+    });
+
+    it('accepts the reordered baselines, so each row below is refused for its own change', () => {
+      const access = forgeAccess();
+      expect(decodeJwt(access).header).toEqual({ kid: ACCESS_KID, typ: 'at+jwt', alg: 'HS256' });
+      expect(access.split('.')[0]).not.toBe(sample.access.split('.')[0]);
+      expect(tokens.verifyAccess(access).iss).toBe(ISSUER);
+      expect(tokens.verifyRefresh(forgeRefresh()).aud).toBe(REFRESH_AUDIENCE);
+    });
+
+    it.each(hostileRows)('refuses $name', ({ make, code, via }) => {
+      const token = make();
+      const verify = via === 'refresh' ? tokens.verifyRefresh : tokens.verifyAccess;
+      expectAuthError(() => verify(token), code);
+    });
   });
 });
 
@@ -545,4 +589,29 @@ describe('createTokens: the verified access token cache', () => {
     // The first one was evicted and is verified again from scratch.
     expect(tokens.verifyAccess(first).email).toBe('alice@example.com');
   });
+});
+
+describe('createTokenCache: two generations, bounded', () => {
+  it('never holds more than its size, however many keys pass through', () => {
+    const cache = createTokenCache<number>(10);
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`k${i}`, i);
+      expect(cache.size).toBeLessThanOrEqual(10);
+    }
+    expect(cache.get('k999')).toBe(999);
+    expect(cache.get('k0')).toBeUndefined();
+  });
+
+  it('keeps a key that is read while it ages, and drops one that is not', () => {
+    const cache = createTokenCache<string>(4); // generations of 2
+    cache.set('used', 'u');
+    cache.set('idle', 'i');
+    cache.set('a', 'a'); // young was full: [used, idle] becomes the older generation
+    expect(cache.get('used')).toBe('u'); // carried into the young one: [a, used]
+    cache.set('b', 'b'); // young was full again: [used, idle] is dropped whole
+    expect(cache.size).toBe(3); // [a, used] and [b]
+    expect(cache.get('idle')).toBeUndefined();
+    expect(cache.get('used')).toBe('u');
+  });
+
 });
