@@ -2,7 +2,6 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -20,6 +19,7 @@ import { accountRoutes } from './http/routes/account.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
 import { meRoutes } from './http/routes/me.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { cookieSettings, TRANSPORT_HEADER } from './http/transport.js';
 import { createTokens } from './tokens/index.js';
@@ -81,15 +81,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
     const cookies = cookieSettings(config.cookieSecure, config.corsOrigins);
 
-    // Headers fitting a JSON API: nothing may frame, script or sniff a response.
-    await app.register(helmet, {
-      global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      frameguard: { action: 'deny' },
-      referrerPolicy: { policy: 'no-referrer' },
-      // Pages of the same site (the SPA) read answers through CORS; nothing else may embed them.
-      crossOriginResourcePolicy: { policy: 'same-site' },
-    });
+    registerSecurityHeaders(app);
     if (cookies.allowedOrigins.size > 0) {
       await app.register(cors, {
         origin: (origin, callback) => callback(null, origin !== undefined && cookies.allowedOrigins.has(origin)),
