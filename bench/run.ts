@@ -121,7 +121,8 @@ const log = (line: string) => console.log(line);
 
 function describe(name: string, r: LoadResult): string {
   const split = r.cpuUserUsPerRequest === undefined ? '' : ` (${fmt(r.cpuUserUsPerRequest)} user + ${fmt(r.cpuSystemUsPerRequest)} sys)`;
-  const cpu = r.cpuUsPerRequest === undefined ? '' : `, CPU ${fmt(r.cpuUsPerRequest)} µs/req${split}`;
+  const perf = r.instructionsPerRequest ? `, ${fmt(r.instructionsPerRequest.user / 1000)}k+${fmt(r.instructionsPerRequest.kernel / 1000)}k instr/req` : '';
+  const cpu = r.cpuUsPerRequest === undefined ? '' : `, CPU ${fmt(r.cpuUsPerRequest)} µs/req${split}${perf}`;
   const other = r.otherCpuMsPerS === undefined ? '' : `, other CPU ${fmt(r.otherCpuMsPerS)} ms/s`;
   const bad = r.non2xx || r.errors ? `  !! ${r.non2xx} non-2xx, ${r.errors} errors ${r.failures.slice(0, 2).join(' | ')}` : '';
   return `  ${name.padEnd(22)} ${fmt(r.rps).padStart(8)} req/s  p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms${cpu}${other}${bad}`;
@@ -225,6 +226,7 @@ async function main(): Promise<number> {
             cpuUsPerRequest: cpu.cpuUsPerRequest,
             cpuUserUsPerRequest: cpu.cpuUserUsPerRequest,
             cpuSystemUsPerRequest: cpu.cpuSystemUsPerRequest,
+            instructionsPerRequest: cpu.instructionsPerRequest,
           }),
         );
       }

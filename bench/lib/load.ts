@@ -1,4 +1,5 @@
 import autocannon, { type Instance, type RequestParams } from 'autocannon';
+import { countInstructions } from './perf.js';
 import { cpuSplitMs, machineBusyMs, postgresBackendsCpuMs, postgresCpuBetween } from './proc.js';
 import { percentile } from './stats.js';
 
@@ -59,6 +60,8 @@ export interface LoadResult {
    * well above zero means something else competed for the cores during the measurement.
    */
   otherCpuMsPerS?: number;
+  /** Server instructions per request, user-space and kernel, from perf (fixed-count runs only; undefined without perf). */
+  instructionsPerRequest?: { user: number; kernel: number };
 }
 
 /**
@@ -77,6 +80,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     machine: machineBusyMs(),
     db: options.postgresDatabase === undefined ? undefined : postgresBackendsCpuMs(options.postgresDatabase),
   });
+  const counter = options.amount && options.serverPid !== undefined && (options.perRequestCpu ?? true) ? await countInstructions(options.serverPid) : undefined;
   const before = snapshot();
   const instance = autocannon({
     url: options.baseUrl,
@@ -109,6 +113,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
   options.onStart?.(instance);
   const result = await instance;
   const after = snapshot();
+  const instructions = await counter?.stop();
 
   const sorted = Float64Array.from(latencies).sort();
   const requests = result.requests.total;
@@ -130,6 +135,9 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     statusCodes,
     failures,
     ...cpuFigures(before, after, requests, options.perRequestCpu ?? true),
+    ...(instructions && requests > 0
+      ? { instructionsPerRequest: { user: instructions.user / requests, kernel: instructions.kernel / requests } }
+      : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface Row {
   cpuSystemUsPerRequest?: number;
   /** PostgreSQL backends' CPU per request (PostgreSQL only). */
   dbCpuUsPerRequest?: number;
+  /** Server instructions per request in thousands, user-space + kernel (where perf counts them). */
+  kInstructionsPerRequest?: { user: number; kernel: number };
   /** CPU used by everything but the server and the runner (PostgreSQL, other processes), ms/s, during the timed runs. */
   otherCpuMsPerS?: number;
   /** Ratios of this row's medians to baseline's. */
@@ -107,9 +109,16 @@ function rowFrom(scenario: string, timed: LoadResult[], cpu: LoadResult[], conne
     cpuUserUsPerRequest: median(cpu.map((r) => r.cpuUserUsPerRequest)),
     cpuSystemUsPerRequest: median(cpu.map((r) => r.cpuSystemUsPerRequest)),
     dbCpuUsPerRequest: median(cpu.map((r) => r.dbCpuUsPerRequest)),
+    kInstructionsPerRequest: kInstructions(cpu),
     otherCpuMsPerS: median(timed.map((r) => r.otherCpuMsPerS)),
     expectsSuccess: true,
   };
+}
+
+function kInstructions(runs: LoadResult[]): Row['kInstructionsPerRequest'] {
+  const user = median(runs.map((r) => r.instructionsPerRequest && r.instructionsPerRequest.user / 1000));
+  const kernel = median(runs.map((r) => r.instructionsPerRequest && r.instructionsPerRequest.kernel / 1000));
+  return user === undefined || kernel === undefined ? undefined : { user, kernel };
 }
 
 /** Medians per scenario over the rounds; warm-up runs count toward non-2xx and errors. */
@@ -263,13 +272,19 @@ function columns(rows: Row[]): { title: string; cell: (row: Row) => string }[] {
       cell: (r: Row) => (r.cpuUserUsPerRequest === undefined ? '–' : `${fmt(r.cpuUserUsPerRequest)}+${fmt(r.cpuSystemUsPerRequest)}`),
     },
     { title: 'PG µs/req', cell: (r: Row) => fmt(r.dbCpuUsPerRequest), db: true },
+    {
+      title: 'k instr/req',
+      cell: (r: Row) => (r.kInstructionsPerRequest ? `${fmt(r.kInstructionsPerRequest.user)}+${fmt(r.kInstructionsPerRequest.kernel)}` : '–'),
+      perf: true,
+    },
     { title: 'req/s ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.rps) },
     { title: 'p99 ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.p99) },
     { title: 'CPU ×base', cell: (r: Row) => fmtRatio(r.vsBaseline?.cpu) },
     { title: 'other CPU ms/s', cell: (r: Row) => fmt(r.otherCpuMsPerS) },
   ];
   const withDb = rows.some((r) => r.dbCpuUsPerRequest !== undefined);
-  return all.filter((c) => !('db' in c) || withDb);
+  const withPerf = rows.some((r) => r.kInstructionsPerRequest !== undefined);
+  return all.filter((c) => (!('db' in c) || withDb) && (!('perf' in c) || withPerf));
 }
 
 const MARK: Record<TargetStatus, string> = { met: 'MET', missed: 'MISSED', 'n/a': 'n/a' };
