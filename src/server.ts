@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/index.js';
+import { lowPriorityThreads } from './threads.js';
 
 /** The only entry point that reads the environment, listens and handles signals. */
 let loaded: LoadedConfig;
@@ -14,6 +15,13 @@ const { config, warnings } = loaded;
 
 const app = await buildApp(config, { logger: { level: config.logLevel } });
 for (const warning of warnings) app.log.warn(warning);
+// argon2 runs on libuv's pool; at nice 19 a login storm cannot take the CPU from the event loop.
+const threads = lowPriorityThreads();
+if (threads && threads.low > 0) {
+  app.log.info({ lowPriorityThreads: threads.low }, 'password hashing threads run at the lowest CPU priority');
+} else if (threads) {
+  app.log.warn('password hashing threads run at normal priority: start with node --require ./dist/pool-priority.cjs (npm start does)');
+}
 
 const SHUTDOWN_DEADLINE_MS = 15_000;
 let closing = false;

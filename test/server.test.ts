@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,8 @@ function freePort(): Promise<number> {
 /** Starts src/server.ts as the real process; resolves once it listens. Collects its log lines. */
 async function startServer(env: Record<string, string>) {
   const lines: string[] = [];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  // As npm start runs dist/server.js: with the preload that lowers the thread pool's priority.
+  const proc = spawn(process.execPath, ['--require', './src/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,6 +93,35 @@ describe('the server process', () => {
     // Stopped accepting: nothing listens any more.
     await expect(fetch(`${base}/health`)).rejects.toThrow();
   }, 60_000);
+
+  it.runIf(process.platform === 'linux')(
+    'runs libuv\'s pool, where argon2 hashes, at nice 19 and the event loop at nice 0',
+    async () => {
+      const port = await freePort();
+      // A pool size of 3 tells the pool's threads apart from V8's own four.
+      const server = await startServer({ PORT: String(port), DATA_DIR: join(dataDir, 'nice'), LOG_LEVEL: 'info', UV_THREADPOOL_SIZE: '3' });
+      const pid = server.proc.pid!;
+      const niceOf = (tid: string) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      };
+      const nice = readdirSync(`/proc/${pid}/task`).map(niceOf);
+      expect(niceOf(String(pid))).toBe(0);
+      expect(nice.filter((n) => n === 19)).toHaveLength(3);
+      expect(nice.every((n) => n === 0 || n === 19)).toBe(true);
+      expect(server.lines.some((l) => l.includes('"lowPriorityThreads":3'))).toBe(true);
+      // argon2 on the lowered pool still answers.
+      const res = await fetch(`http://127.0.0.1:${port}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `nice-${process.pid}@example.com`, password: 'correct horse battery' }),
+      });
+      expect(res.status).toBe(201);
+      server.proc.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    },
+    60_000,
+  );
 
   it('refuses to start on a bad value, with one line naming the variable', async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
