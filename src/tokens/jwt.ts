@@ -130,17 +130,17 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
 }
 
 /**
- * A bounded map in two generations of `size / 2`: a hit in the older one is carried into
- * the younger, and when the younger fills, the older is dropped whole. Every operation is
- * O(1). (A Map evicting its oldest key one at a time is not: V8 walks the deleted slots at
- * the head of its table on every eviction, which doubled the cost of a cache miss.)
+ * Two generations of `size / 2`: a key read from the older one is carried into the younger,
+ * and when the younger fills, the older is dropped whole, so every operation is O(1). (A
+ * Map evicting its oldest key one at a time is not: V8 walks the deleted slots at the head
+ * of its table on every eviction, which doubled the cost of a cache miss.)
  */
-export function createTokenCache<V>(size: number) {
-  const generation = Math.max(1, Math.floor(size / 2));
+function generations<V>(size: number) {
+  const half = Math.max(1, Math.floor(size / 2));
   let young = new Map<string, V>();
   let old = new Map<string, V>();
   const set = (key: string, value: V) => {
-    if (young.size >= generation) {
+    if (young.size >= half) {
       old = young;
       young = new Map();
     }
@@ -155,9 +155,36 @@ export function createTokenCache<V>(size: number) {
       return aged;
     },
     set,
-    /** Entries held, counting a carried-forward key once per generation. */
     get size() {
       return young.size + old.size;
+    },
+  };
+}
+
+/** The part of a token that tells it apart: the end of its signature. */
+const FINGERPRINT_LENGTH = 16;
+
+/**
+ * Verified tokens by their exact string, bounded at `size`. A token is stored from its
+ * second verification on: the first only leaves its fingerprint (the end of its signature,
+ * 16 characters). Clients reuse an access token for many requests, so this loses one
+ * verification per token, while a stream of tokens each seen once (many users, or an
+ * attacker's junk that happens to verify) costs no more than it would with no cache at all.
+ * A fingerprint collision only admits a token early; a hit always needs the exact string.
+ */
+export function createTokenCache<V>(size: number) {
+  const entries = generations<V>(size);
+  const seen = generations<true>(size);
+  return {
+    get: entries.get,
+    set(key: string, value: V): void {
+      const fingerprint = key.slice(-FINGERPRINT_LENGTH);
+      if (seen.get(fingerprint)) entries.set(key, value);
+      else seen.set(fingerprint, true);
+    },
+    /** Tokens stored (a carried-forward key counts once per generation). */
+    get size() {
+      return entries.size;
     },
   };
 }

@@ -563,12 +563,14 @@ describe('createTokens: key rotation', () => {
 });
 
 describe('createTokens: the verified access token cache', () => {
-  it('remembers a verified token but still checks its times on every call', () => {
+  it('remembers a token from its second verification on, but still checks its times on every call', () => {
     const { tokens, clock } = setup();
     const { access } = issueBoth(tokens, clock);
     const first = tokens.verifyAccess(access);
-    expect(tokens.verifyAccess(access)).toBe(first);
-    expect(Object.isFrozen(first)).toBe(true);
+    const second = tokens.verifyAccess(access);
+    expect(second).not.toBe(first); // verified again: a first use is not stored
+    expect(tokens.verifyAccess(access)).toBe(second);
+    expect(Object.isFrozen(second)).toBe(true);
     clock.advance(900 + 30);
     expectAuthError(() => tokens.verifyAccess(access), 'token_expired');
   });
@@ -591,11 +593,32 @@ describe('createTokens: the verified access token cache', () => {
   });
 });
 
-describe('createTokenCache: two generations, bounded', () => {
+describe('createTokenCache: admitted on second use, two generations, bounded', () => {
+  const admit = <V>(cache: ReturnType<typeof createTokenCache<V>>, key: string, value: V) => {
+    cache.set(key, value);
+    cache.set(key, value);
+  };
+
+  it('stores a key only from its second set on', () => {
+    const cache = createTokenCache<number>(10);
+    cache.set('once', 1);
+    expect(cache.get('once')).toBeUndefined();
+    cache.set('once', 1);
+    expect(cache.get('once')).toBe(1);
+  });
+
+  it('keeps what it holds when a flood of keys is each seen once', () => {
+    const cache = createTokenCache<number>(10);
+    admit(cache, 'regular', 1);
+    for (let i = 0; i < 1000; i++) cache.set(`one-off-${i}`, i);
+    expect(cache.get('regular')).toBe(1);
+    expect(cache.size).toBe(1);
+  });
+
   it('never holds more than its size, however many keys pass through', () => {
     const cache = createTokenCache<number>(10);
     for (let i = 0; i < 1000; i++) {
-      cache.set(`k${i}`, i);
+      admit(cache, `k${i}`, i);
       expect(cache.size).toBeLessThanOrEqual(10);
     }
     expect(cache.get('k999')).toBe(999);
@@ -604,14 +627,14 @@ describe('createTokenCache: two generations, bounded', () => {
 
   it('keeps a key that is read while it ages, and drops one that is not', () => {
     const cache = createTokenCache<string>(4); // generations of 2
-    cache.set('used', 'u');
-    cache.set('idle', 'i');
-    cache.set('a', 'a'); // young was full: [used, idle] becomes the older generation
+    admit(cache, 'used', 'u');
+    admit(cache, 'idle', 'i');
+    admit(cache, 'a', 'a'); // young was full: [used, idle] becomes the older generation
     expect(cache.get('used')).toBe('u'); // carried into the young one: [a, used]
-    cache.set('b', 'b'); // young was full again: [used, idle] is dropped whole
+    admit(cache, 'b', 'b'); // young was full again: [used, idle] is dropped whole
     expect(cache.size).toBe(3); // [a, used] and [b]
     expect(cache.get('idle')).toBeUndefined();
     expect(cache.get('used')).toBe('u');
   });
-
 });
+
