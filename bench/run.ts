@@ -154,12 +154,20 @@ async function main(): Promise<number> {
   const rounds: RoundResult[] = [];
   const warmup: Record<string, LoadResult> = {};
   const rss: Report['server']['rssMiB'] = {};
+  /** JS heap in use after each full collection, in reading order: start, after warm-up, each round. */
+  const heapMiB: number[] = [];
   const profileWindows: [number, number][] = [];
   const cpuRequests: Record<string, number> = {};
   let logoutAll: LogoutAllResult | undefined;
   let crashed: string | undefined;
   try {
-    rss.start = rssMiB(server.pid);
+    // RSS after a full collection: live memory, comparable between readings.
+    const settledRss = async () => {
+      const { heapUsed } = (await (await fetch(`${server.baseUrl}/bench/gc`, { method: 'POST' })).json()) as { heapUsed: number };
+      heapMiB.push(heapUsed / 1048576);
+      return rssMiB(server.pid);
+    };
+    rss.start = await settledRss();
     const chains =
       1 +
       (runs('refresh') ? connections * (1 + 2 * options.rounds) : 0) +
@@ -185,13 +193,12 @@ async function main(): Promise<number> {
         log(describe(name, warmup[name]));
       }
     }
-    rss.afterWarmup = rssMiB(server.pid);
+    rss.afterWarmup = await settledRss();
     // The fixed request count of each CPU measurement: what the scenario served in --cpu-seconds.
     const amountFrom = (rps: number) => Math.max(connections, Math.round((rps * options.cpuSeconds) / 10) * 10);
     for (const [name, result] of Object.entries(warmup)) cpuRequests[name] = amountFrom(result.rps);
 
-    // Before the rounds, so that both RSS readings follow an argon2-heavy phase (the login
-    // warm-up; the last round's login-storm): argon2's 19 MiB per hash dominates RSS swings.
+    // Before the rounds: refresh-heavy, and none of the RSS readings it could disturb are compared.
     if (runs('logout-all-under-load')) {
       log('logout-all under load');
       logoutAll = await logoutAllUnderLoad(fixture, { connections, perConnection: crowdPerConnection, seconds: logoutSeconds });
@@ -255,11 +262,11 @@ async function main(): Promise<number> {
           );
         }
       }
-      result.rssMiB = rssMiB(server.pid);
+      result.rssMiB = await settledRss();
       rounds.push(result);
     }
 
-    rss.end = rssMiB(server.pid);
+    rss.end = await settledRss();
   } finally {
     crashed = server.unexpectedExit();
     await stop();
@@ -289,7 +296,7 @@ async function main(): Promise<number> {
       seconds: Math.round((performance.now() - started) / 100) / 10,
       warnings: [...(crashed ? [`the bench server ${crashed} during the run`] : []), ...interferenceWarnings(rounds, cpus().length)],
     },
-    server: { rssMiB: rss },
+    server: { rssMiB: rss, heapUsedMiB: heapMiB },
     warmup,
     rounds,
     ...(logoutAll ? { logoutAll } : {}),

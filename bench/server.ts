@@ -104,6 +104,15 @@ async function benchRoutes(app: FastifyInstance, database: Database, config: Con
     return fixed;
   });
 
+  // A full garbage collection (the bench starts this server with --expose-gc) before each RSS
+  // reading, so readings compare live memory, not how much garbage happened to be pending.
+  app.post('/bench/gc', () => {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    collect?.();
+    collect?.();
+    return { collected: collect !== undefined, heapUsed: process.memoryUsage().heapUsed };
+  });
+
   // Lets the runner line up --cpu-prof samples (V8 and libuv both use CLOCK_MONOTONIC) with its scenarios.
   app.get('/bench/clock', () => ({ monotonicUs: Number(process.hrtime.bigint() / 1000n) }));
 

@@ -85,7 +85,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     // Outside DATA_DIR, which is deleted at stop: the profile is read after the server exits.
     const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'versioned-auth-cpu-profile-')) : undefined;
     const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-    const child = spawn(process.execPath, [...nodeFlags, '--require', './src/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'], {
+    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--require', './src/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'], {
       cwd: options.repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
