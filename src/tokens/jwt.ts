@@ -31,6 +31,18 @@ const REGISTERED = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'] as const;
 const SIGNATURE_LENGTH = 43;
 /** RFC 7515 segments are base64url without padding; nothing else may be stripped or skipped. */
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const DOT = 0x2e;
+/**
+ * The last of 43 characters carries 4 bits of the MAC and 2 unused ones; a decoder ignores
+ * those, so 4 strings would carry one signature. Only the one with the unused bits at 0 is
+ * accepted, so a token has exactly one spelling.
+ */
+const CANONICAL_LAST = new Set('AEIMQUYcgkosw048');
+
+/** The signature segment is 43 characters whose last one is canonical; what else it holds is checked later. */
+function canonicalSignature(token: string): boolean {
+  return token.length - token.lastIndexOf('.') - 1 === SIGNATURE_LENGTH && CANONICAL_LAST.has(token[token.length - 1]!);
+}
 
 export interface JwtCodec<Claims> {
   sign(claims: Claims): string;
@@ -46,8 +58,9 @@ type Payload = Record<string, unknown>;
  * compare of its header segment: that pins `alg`, `typ` and `kid` at once, with nothing
  * parsed. Any other header (the same fields in another order, say) goes to fast-jwt's
  * general verifier, which checks `alg`, `typ`, `crit`, `iss` and `aud` from scratch; the
- * fast path only ever accepts what fast-jwt would. Times are checked here against the
- * injected clock, `exp` mandatory and `iat`/`nbf` in the future refused.
+ * fast path only ever accepts what fast-jwt would, and is stricter where fast-jwt is lax
+ * (`iss` or `aud` as an array). Times are checked here against the injected clock, `exp`
+ * mandatory and `iat`/`nbf` in the future refused.
  */
 export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Clock): JwtCodec<Claims> {
   const ring = createKeyRing(kind.secrets);
@@ -82,8 +95,10 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
     verify(token) {
       let claims = cache?.get(token);
       if (!claims) {
-        if (token.length > MAX_TOKEN_LENGTH) throw invalid();
-        claims = verifyIssued(token) ?? verifyGeneral(token);
+        if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token)) throw invalid();
+        const headerEnd = token.indexOf('.');
+        const key = headerEnd > 0 ? byHeader.get(token.slice(0, headerEnd)) : undefined;
+        claims = key ? verifyIssued(token, headerEnd, key.hmacKey) : verifyGeneral(token);
         cache?.set(token, Object.freeze(claims));
       }
       checkTimes(claims, Math.floor(clock.now() / 1000));
@@ -91,28 +106,31 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
     },
   };
 
-  /** A token in exactly the form we issue, or undefined for fast-jwt to decide. */
-  function verifyIssued(token: string): Payload | undefined {
-    const headerEnd = token.indexOf('.');
-    const key = headerEnd > 0 ? byHeader.get(token.slice(0, headerEnd)) : undefined;
+  /**
+   * A token carrying exactly the header we issue under a key: decided here, and every
+   * refusal is final (fast-jwt, with the same key, would compute the same MAC and read
+   * the same claims).
+   */
+  function verifyIssued(token: string, headerEnd: number, hmacKey: KeyObject): Payload {
     const payloadEnd = token.length - SIGNATURE_LENGTH - 1;
-    if (!key || token.charCodeAt(payloadEnd) !== 0x2e || payloadEnd <= headerEnd) return undefined;
-    const signature = token.slice(payloadEnd + 1);
+    if (payloadEnd <= headerEnd || token.charCodeAt(payloadEnd) !== DOT) throw invalid();
     const payload = token.slice(headerEnd + 1, payloadEnd);
-    if (!BASE64URL.test(signature) || !BASE64URL.test(payload)) return undefined;
+    const signature = token.slice(payloadEnd + 1);
+    if (!BASE64URL.test(payload) || !BASE64URL.test(signature)) throw invalid();
+    const expected = mac(hmacKey, token.slice(0, payloadEnd));
     const given = Buffer.from(signature, 'base64url');
-    const expected = mac(key.hmacKey, token.slice(0, payloadEnd));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
     let claims: unknown;
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
-      return undefined;
+      throw invalid();
     }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined;
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalid();
     const object = claims as Payload;
-    if (object.iss !== kind.issuer || object.aud !== kind.audience) return undefined;
-    return required.every((claim) => claim in object) ? object : undefined;
+    if (object.iss !== kind.issuer || object.aud !== kind.audience) throw invalid();
+    if (!required.every((claim) => Object.hasOwn(object, claim))) throw invalid();
+    return object;
   }
 
   function verifyGeneral(token: string): Payload {
@@ -161,13 +179,17 @@ function generations<V>(size: number) {
   };
 }
 
-/** The part of a token that tells it apart: the end of its signature. */
-const FINGERPRINT_LENGTH = 16;
+/**
+ * The part of a token that tells it apart: the end of its signature, 72 bits. Under 13
+ * characters V8 copies a slice instead of pointing into the token, so the fingerprint does
+ * not keep the whole token alive.
+ */
+const FINGERPRINT_LENGTH = 12;
 
 /**
  * Verified tokens by their exact string, bounded at `size`. A token is stored from its
  * second verification on: the first only leaves its fingerprint (the end of its signature,
- * 16 characters). Clients reuse an access token for many requests, so this loses one
+ * 12 characters). Clients reuse an access token for many requests, so this loses one
  * verification per token, while a stream of tokens each seen once (many users, or an
  * attacker's junk that happens to verify) costs no more than it would with no cache at all.
  * A fingerprint collision only admits a token early; a hit always needs the exact string.

@@ -136,6 +136,16 @@ function forge(kind: 'access' | 'refresh', options: Forge = {}): string {
 
 const forgeAccess = (options: Forge = {}) => forge('access', options);
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The token with the 2 unused low bits of its signature's last character set to `unused`: the same MAC, spelled differently. */
+function respell(token: string, unused: number): string {
+  const last = BASE64URL_ALPHABET.indexOf(token.at(-1)!);
+  const respelled = token.slice(0, -1) + BASE64URL_ALPHABET[(last & ~3) | unused];
+  expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(Buffer.from(token.split('.')[2]!, 'base64url'));
+  return respelled;
+}
+
 /** Our access token with its payload segment changed by `edit`, then validly signed. */
 function resignedPayload(edit: (segment: string) => string): string {
   const [header, payload] = forgeAccess().split('.') as [string, string];
@@ -242,6 +252,9 @@ describe('createTokens: verification round-trips', () => {
 
   it('accepts the hand-built baselines the hostile tables start from', () => {
     // Every hostile row changes one thing from these; they must be valid on their own.
+    // Their header is byte for byte the one we issue: the issued-form path decides them.
+    expect(forgeAccess().split('.')[0]).toBe(sample.access.split('.')[0]);
+    expect(forgeRefresh().split('.')[0]).toBe(sample.refresh.split('.')[0]);
     expect(tokens.verifyAccess(forgeAccess()).iss).toBe(ISSUER);
     expect(tokens.verifyRefresh(forgeRefresh()).aud).toBe(REFRESH_AUDIENCE);
     expect(tokens.verifyAccess(accessTokenOfLength(MAX_TOKEN_LENGTH)).iss).toBe(ISSUER);
@@ -337,6 +350,13 @@ const hostileRows: Row[] = [
   { name: 'payload segment with a space inside', make: () => resignedPayload((p) => `${p.slice(0, 8)} ${p.slice(8)}`), code: 'token_invalid' },
   { name: 'payload segment in base64 with + and /', make: () => resignedPayload((p) => `${p}+/`), code: 'token_invalid' },
   { name: 'signature with = padding', make: () => `${forgeAccess()}=`, code: 'token_invalid' },
+  // 43 characters carry 256 bits and 2 unused ones: the same MAC has 4 spellings, only one is ours
+  ...[1, 2, 3].map((unused): Row => ({
+    name: `signature whose last character sets unused bits (${unused})`,
+    make: () => respell(forgeAccess(), unused),
+    code: 'token_invalid',
+  })),
+  { name: 'signature of the refresh token respelled', make: () => respell(forgeRefresh(), 1), code: 'token_invalid', via: 'refresh' },
   { name: 'signature with a trailing space', make: () => `${forgeAccess()} `, code: 'token_invalid' },
   // sub / sid / jti / email
   { name: 'sub missing', make: () => forgeAccess({ payload: { sub: undefined } }), code: 'token_invalid' },
@@ -579,6 +599,7 @@ describe('createTokens: the verified access token cache', () => {
     const { tokens, clock } = setup();
     const { access } = issueBoth(tokens, clock);
     tokens.verifyAccess(access);
+    tokens.verifyAccess(access); // now stored; a payload flip keeps the signature's end, its fingerprint
     for (const segment of [0, 1, 2]) expectAuthError(() => tokens.verifyAccess(flip(access, segment)), 'token_invalid');
     expectAuthError(() => tokens.verifyAccess(`${access} `), 'token_invalid');
   });
@@ -587,9 +608,17 @@ describe('createTokens: the verified access token cache', () => {
     const { tokens, clock } = setup();
     const first = issueBoth(tokens, clock).access;
     tokens.verifyAccess(first);
-    for (let i = 0; i < ACCESS_CACHE_SIZE + 10; i++) tokens.verifyAccess(issueBoth(tokens, clock).access);
+    const stored = tokens.verifyAccess(first);
+    expect(tokens.verifyAccess(first)).toBe(stored);
+    for (let i = 0; i < ACCESS_CACHE_SIZE + 10; i++) {
+      const access = issueBoth(tokens, clock).access;
+      tokens.verifyAccess(access);
+      tokens.verifyAccess(access);
+    }
     // The first one was evicted and is verified again from scratch.
-    expect(tokens.verifyAccess(first).email).toBe('alice@example.com');
+    const again = tokens.verifyAccess(first);
+    expect(again).not.toBe(stored);
+    expect(again.email).toBe('alice@example.com');
   });
 });
 
