@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
+import { SECURITY_HEADER_LINES, SECURITY_HEADERS } from './security-headers.js';
 
 const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   validation_failed: { status: 400, title: 'Request validation failed' },
@@ -88,6 +89,8 @@ function fieldPath(context: string | undefined, instancePath: string, params: Re
 /** Fastify's errors raised before routing (a URL that does not decode): answered like an unknown route. */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code !== 'FST_ERR_BAD_URL') request.log.error({ err: error }, 'framework error');
+  // Refused before routing, so before the hook that sets these.
+  reply.headers(SECURITY_HEADERS);
   void send(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'not_found' : 'internal_error');
 }
 
@@ -108,6 +111,6 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   const body = JSON.stringify(problem);
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${SECURITY_HEADER_LINES}Connection: close\r\n\r\n${body}`,
   );
 }

@@ -4,9 +4,10 @@ import { bearer, buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } f
 
 let t: TestApp;
 let accessToken: string;
+const email = uniqueEmail();
 beforeAll(async () => {
   t = await buildTestApp();
-  ({ accessToken } = await register(t.app, uniqueEmail(), PASSWORD));
+  ({ accessToken } = await register(t.app, email, PASSWORD));
 });
 afterAll(() => t.close());
 
@@ -36,11 +37,16 @@ describe('security headers', () => {
     ['GET /me', () => t.app.inject({ method: 'GET', url: '/me', headers: bearer(accessToken) })],
     ['a 401', () => t.app.inject({ method: 'GET', url: '/me' })],
     ['a 404', () => t.app.inject({ method: 'GET', url: '/nowhere' })],
-    ['a token response', () => t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'x@example.com', password: PASSWORD } })],
+    ['a token response', () => t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })],
+    ['a failed login', () => t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'x@example.com', password: PASSWORD } })],
+    ['a body that is not JSON', () => t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: '{' })],
+    ['a 413', () => t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email, password: 'p'.repeat(20_000) }) })],
     ['a 400', () => t.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'not-an-email' } })],
     ['a 415', () => t.app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'text/plain' }, payload: 'x' })],
-  ])('are on %s', async (_name, send) => {
+  ])('are on %s', async (name, send) => {
     const res = await send();
+    const status = { 'a token response': 200, 'a failed login': 401, 'a body that is not JSON': 400, 'a 413': 413 }[name as string];
+    if (status) expect(res.statusCode).toBe(status);
     for (const [name, value] of Object.entries(EXPECTED)) expect(res.headers[name], name).toBe(value);
     expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
 import { buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } from '../helper.js';
 
 let t: TestApp;
@@ -26,18 +27,26 @@ function raw(request: string): Promise<string> {
 
 const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
 
+/** Answers refused before routing carry the same security headers as every other answer. */
+function expectSecurityHeaders(answer: string) {
+  const head = answer.slice(0, answer.indexOf('\r\n\r\n')).toLowerCase();
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(head, name).toContain(`\r\n${name}: ${value.toLowerCase()}\r\n`);
+}
+
 describe('requests refused before routing', () => {
   it('answers a URL that does not decode as an unknown route, in problem+json', async () => {
     const answer = await raw('GET /% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1.1 404 /);
     expect(answer.toLowerCase()).toContain('content-type: application/problem+json');
     expect(bodyOf(answer)).toEqual({ type: 'about:blank', status: 404, title: 'Not found', code: 'not_found' });
+    expectSecurityHeaders(answer);
   });
 
   it('answers a header with a NUL byte with 400 problem+json, not a 500 or a hang', async () => {
     const answer = await raw('GET /me HTTP/1.1\r\nHost: x\r\nX-Evil: a\u0000b\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1.1 400 /);
     expect(bodyOf(answer)).toMatchObject({ status: 400, code: 'validation_failed' });
+    expectSecurityHeaders(answer);
   });
 
   it('answers conflicting Content-Length and Transfer-Encoding with 400 problem+json', async () => {
@@ -52,6 +61,7 @@ describe('requests refused before routing', () => {
     const answer = await raw(`GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1.1 431 /);
     expect(bodyOf(answer)).toMatchObject({ status: 431, code: 'payload_too_large' });
+    expectSecurityHeaders(answer);
   });
 
   it('uses the first of two Authorization headers, as Node does (it discards the duplicate)', async () => {
