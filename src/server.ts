@@ -17,10 +17,15 @@ const app = await buildApp(config, { logger: { level: config.logLevel } });
 for (const warning of warnings) app.log.warn(warning);
 // argon2 runs on libuv's pool; at nice 19 a login storm cannot take the CPU from the event loop.
 const threads = lowPriorityThreads();
-if (threads && threads.low > 0) {
+if (!threads) {
+  app.log.info('thread priorities are left alone on this platform: password hashing competes with the event loop');
+} else if (threads.low > 0 && threads.eventLoopNice === 0) {
   app.log.info({ lowPriorityThreads: threads.low }, 'password hashing threads run at the lowest CPU priority');
-} else if (threads) {
-  app.log.warn('password hashing threads run at normal priority: start with node --require ./dist/pool-priority.cjs (npm start does)');
+} else {
+  app.log.warn(
+    { lowPriorityThreads: threads.low, eventLoopNice: threads.eventLoopNice },
+    'password hashing threads do not run below the event loop: start with node --require ./dist/pool-priority.cjs (npm start does), at normal priority',
+  );
 }
 
 const SHUTDOWN_DEADLINE_MS = 15_000;
