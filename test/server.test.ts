@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { niceByThread } from '../src/threads.js';
 import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, TEST_DATABASE_URL } from './helper.js';
 
 const root = new URL('..', import.meta.url);
@@ -101,12 +102,9 @@ describe('the server process', () => {
       // A pool size of 3 tells the pool's threads apart from V8's own four.
       const server = await startServer({ PORT: String(port), DATA_DIR: join(dataDir, 'nice'), LOG_LEVEL: 'info', UV_THREADPOOL_SIZE: '3' });
       const pid = server.proc.pid!;
-      const niceOf = (tid: string) => {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      };
-      const nice = readdirSync(`/proc/${pid}/task`).map(niceOf);
-      expect(niceOf(String(pid))).toBe(0);
+      const byThread = niceByThread(pid)!;
+      const nice = [...byThread.values()];
+      expect(byThread.get(String(pid))).toBe(0);
       expect(nice.filter((n) => n === 19)).toHaveLength(3);
       expect(nice.every((n) => n === 0 || n === 19)).toBe(true);
       expect(server.lines.some((l) => l.includes('"lowPriorityThreads":3'))).toBe(true);

@@ -80,7 +80,8 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     machine: machineBusyMs(),
     db: options.postgresDatabase === undefined ? undefined : postgresBackendsCpuMs(options.postgresDatabase),
   });
-  const counter = options.amount && options.serverPid !== undefined && (options.perRequestCpu ?? true) ? await countInstructions(options.serverPid) : undefined;
+  const perRequest = options.perRequestCpu ?? true;
+  const counter = options.amount && options.serverPid !== undefined && perRequest ? await countInstructions(options.serverPid) : undefined;
   const before = snapshot();
   const instance = autocannon({
     url: options.baseUrl,
@@ -134,7 +135,7 @@ export async function runLoad(target: Target, options: LoadOptions): Promise<Loa
     timeouts: result.timeouts,
     statusCodes,
     failures,
-    ...cpuFigures(before, after, requests, options.perRequestCpu ?? true),
+    ...cpuFigures(before, after, requests, perRequest),
     ...(instructions && requests > 0
       ? { instructionsPerRequest: { user: instructions.user / requests, kernel: instructions.kernel / requests } }
       : {}),

@@ -97,8 +97,9 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
       if (!claims) {
         if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token)) throw invalid();
         const headerEnd = token.indexOf('.');
-        const key = headerEnd > 0 ? byHeader.get(token.slice(0, headerEnd)) : undefined;
-        claims = key ? verifyIssued(token, headerEnd, key.hmacKey) : verifyGeneral(token);
+        const header = headerEnd > 0 ? token.slice(0, headerEnd) : '';
+        const key = byHeader.get(header);
+        claims = key ? verifyIssued(token, headerEnd, key.hmacKey) : verifyGeneral(token, header);
         cache?.set(token, Object.freeze(claims));
       }
       checkTimes(claims, Math.floor(clock.now() / 1000));
@@ -133,8 +134,8 @@ export function createJwtCodec<Claims extends object>(kind: JwtKind, clock: Cloc
     return object;
   }
 
-  function verifyGeneral(token: string): Payload {
-    const key = byKid.get(readKid(token) as string);
+  function verifyGeneral(token: string, header: string): Payload {
+    const key = byKid.get(readKid(header) as string);
     if (!key) throw invalid();
     let decoded: { header: Payload; payload: Payload };
     try {
@@ -223,12 +224,10 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const mac = (key: KeyObject, input: string) => createHmac('sha256', key).update(input).digest();
 
-/** The `kid` of a compact JWS, or undefined; only picks the verifier, which re-checks everything. */
-function readKid(token: string): unknown {
-  const dot = token.indexOf('.');
-  if (dot <= 0) return undefined;
+/** The `kid` of a header segment, or undefined; only picks the verifier, which re-checks everything. */
+function readKid(header: string): unknown {
   try {
-    return (JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as { kid?: unknown })?.kid;
+    return (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown })?.kid;
   } catch {
     return undefined;
   }
