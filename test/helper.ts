@@ -142,6 +142,10 @@ export interface TokenBody {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+export function loginWith(app: FastifyInstance, email: string, password = PASSWORD): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
+}
+
 export function refreshWith(app: FastifyInstance, refreshToken: string): Promise<LightMyRequestResponse> {
   return app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, buildTestApp, decodeJwt, onPostgres, PASSWORD, problem, refreshWith, register, type TestApp } from '../helper.js';
+import { bearer, buildTestApp, decodeJwt, loginWith, onPostgres, PASSWORD, problem, refreshWith, register, type TestApp } from '../helper.js';
 
 // PGlite answers one query at a time, so races there are mild; PostgreSQL runs them for real.
 const ROUNDS = onPostgres ? 30 : 8;
@@ -14,9 +14,6 @@ beforeAll(async () => {
   instanceB = await t.another();
 });
 afterAll(() => t.close());
-
-const login = (app: FastifyInstance, email: string) =>
-  app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
 
 /** Refreshes `CHAIN` times in a row, each with the token the last one returned; collects every token seen. */
 async function refreshChain(app: FastifyInstance, start: string, seen: string[]): Promise<void> {
@@ -38,7 +35,7 @@ describe('refresh racing logout-all', () => {
     const { email, accessToken } = await register(t.app);
     let access = accessToken;
     for (let round = 0; round < ROUNDS; round++) {
-      const devices = await Promise.all(Array.from({ length: DEVICES }, () => login(t.app, email)));
+      const devices = await Promise.all(Array.from({ length: DEVICES }, () => loginWith(t.app, email)));
       const starts = devices.map((res) => res.json().refreshToken as string);
       const seen = [...starts];
       const version = decodeJwt(starts[0]!).payload.refreshTokenVersion as number;
@@ -59,7 +56,7 @@ describe('refresh racing logout-all', () => {
         expect(res.statusCode, `round ${round}, token ${i}`).toBe(401);
         expect(problem(res).code).toBe('token_revoked');
       }
-      access = (await login(t.app, email)).json().accessToken;
+      access = (await loginWith(t.app, email)).json().accessToken;
     }
   });
 });
@@ -71,7 +68,7 @@ describe('refreshes racing with the same token', () => {
     // with a deadlock. Two tabs and a retried request produce exactly this traffic.
     const { email } = await register(t.app);
     for (let round = 0; round < ROUNDS; round++) {
-      const r0 = (await login(t.app, email)).json().refreshToken as string;
+      const r0 = (await loginWith(t.app, email)).json().refreshToken as string;
       const first = await refreshWith(t.app, r0);
       expect(first.statusCode).toBe(200);
       const r1 = first.json().refreshToken as string;
@@ -120,7 +117,7 @@ describe('login racing account deletion', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { email, accessToken } = await register(t.app);
       const [signIn, deletion] = await Promise.all([
-        login(instanceB, email),
+        loginWith(instanceB, email),
         t.app.inject({ method: 'DELETE', url: '/me', headers: bearer(accessToken), payload: { password: PASSWORD } }),
       ]);
       expect(deletion.statusCode).toBe(204);

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { OWASP_ARGON2ID } from '../../src/config/index.js';
-import { buildTestApp, PASSWORD, problem, register, snapshot, uniqueEmail, type TestApp } from '../helper.js';
+import { buildTestApp, loginWith, PASSWORD, problem, register, snapshot, uniqueEmail, type TestApp } from '../helper.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -11,20 +11,17 @@ beforeAll(async () => {
 afterAll(() => t.close());
 afterEach(() => vi.restoreAllMocks());
 
-const login = (app = t.app, email: string, password = PASSWORD) =>
-  app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
-
 describe('password verification', () => {
   it('runs one argon2 verify for an unknown email, exactly as for a wrong password', async () => {
     const { email } = await register(t.app);
     const verify = vi.spyOn(argon2, 'verify');
 
-    expect(problem(await login(t.app, email, 'wrong password!')).code).toBe('invalid_credentials');
+    expect(problem(await loginWith(t.app, email, 'wrong password!')).code).toBe('invalid_credentials');
     expect(verify).toHaveBeenCalledTimes(1);
     expect(verify.mock.calls[0]![0]).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
 
     verify.mockClear();
-    expect(problem(await login(t.app, uniqueEmail('ghost'))).code).toBe('invalid_credentials');
+    expect(problem(await loginWith(t.app, uniqueEmail('ghost'))).code).toBe('invalid_credentials');
     expect(verify).toHaveBeenCalledTimes(1);
     // Against a dummy hash with the same cost as a real one.
     expect(verify.mock.calls[0]![0]).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
@@ -33,7 +30,7 @@ describe('password verification', () => {
   it('refuses a password over 128 characters before any argon2 work', async () => {
     const hash = vi.spyOn(argon2, 'hash');
     const verify = vi.spyOn(argon2, 'verify');
-    const res = await login(t.app, uniqueEmail(), 'x'.repeat(129));
+    const res = await loginWith(t.app, uniqueEmail(), 'x'.repeat(129));
     expect(res.statusCode).toBe(400);
     expect(problem(res).code).toBe('validation_failed');
     expect(hash).not.toHaveBeenCalled();
@@ -52,9 +49,9 @@ describe('rehash on login', () => {
       expect(await hashOf()).toMatch(/\$m=4096,p=1,t=1\$/);
 
       expect(t.config.passwordHashing).toEqual(OWASP_ARGON2ID);
-      expect((await login(t.app, email)).statusCode).toBe(200);
+      expect((await loginWith(t.app, email)).statusCode).toBe(200);
       expect(await hashOf()).toMatch(/\$m=19456,p=1,t=2\$/);
-      expect((await login(t.app, email)).statusCode).toBe(200);
+      expect((await loginWith(t.app, email)).statusCode).toBe(200);
     } finally {
       await legacy.close();
     }

@@ -6,6 +6,7 @@ import {
   me,
   PASSWORD,
   problem,
+  loginWith,
   refreshWith,
   register,
   snapshot,
@@ -22,11 +23,8 @@ afterAll(() => t.close());
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
-const login = (email: string, password = PASSWORD) =>
-  t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
-
 async function loginOk(email: string, password = PASSWORD): Promise<TokenBody> {
-  const res = await login(email, password);
+  const res = await loginWith(t.app, email, password);
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
   return res.json();
 }
@@ -92,8 +90,8 @@ describe('POST /auth/password', () => {
   it('makes the new password the one that signs in, and the old one invalid_credentials', async () => {
     const { email, accessToken } = await register(t.app);
     expect((await changePassword(accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).statusCode).toBe(200);
-    expect((await login(email, NEW_PASSWORD)).statusCode).toBe(200);
-    const old = await login(email, PASSWORD);
+    expect((await loginWith(t.app, email, NEW_PASSWORD)).statusCode).toBe(200);
+    const old = await loginWith(t.app, email, PASSWORD);
     expect(old.statusCode).toBe(401);
     expect(problem(old).code).toBe('invalid_credentials');
   });
@@ -167,7 +165,7 @@ describe('DELETE /me', () => {
     expect(res.body).toBe('');
 
     for (const token of [laptop.refreshToken, phone.refreshToken]) await expectRefused(token);
-    const signIn = await login(laptop.email);
+    const signIn = await loginWith(t.app, laptop.email);
     expect(signIn.statusCode).toBe(401);
     expect(problem(signIn).code).toBe('invalid_credentials');
 
@@ -199,7 +197,7 @@ describe('DELETE /me', () => {
     const user = await register(t.app);
     const res = await expectRefusedWithoutWrites(t.database, () => deleteMe(token ? user.accessToken : undefined, payload), { status, code, path });
     if (code === 'token_missing') expect(res.headers['www-authenticate']).toBe('Bearer');
-    expect((await login(user.email)).statusCode).toBe(200);
+    expect((await loginWith(t.app, user.email)).statusCode).toBe(200);
   });
 });
 
@@ -230,6 +228,6 @@ describe('a deleted account', () => {
     expect(res.statusCode).toBe(401);
     expect(problem(res).code).toBe('token_revoked');
     expect(await snapshot(t.database)).toEqual(before);
-    expect((await login(gone.email)).statusCode).toBe(200);
+    expect((await loginWith(t.app, gone.email)).statusCode).toBe(200);
   });
 });

@@ -6,6 +6,7 @@ import {
   me,
   PASSWORD,
   problem,
+  loginWith,
   refreshWith,
   register,
   snapshot,
@@ -18,9 +19,6 @@ beforeAll(async () => {
   t = await buildTestApp();
 });
 afterAll(() => t.close());
-
-const login = (email: string, password = PASSWORD) =>
-  t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
 
 describe('POST /auth/register', () => {
   it('creates the account and answers 201 with a token response that is not cached', async () => {
@@ -77,15 +75,15 @@ describe('POST /auth/register', () => {
   it('accepts a 128-character password and never truncates it', async () => {
     const long = 'p'.repeat(127) + 'q';
     const { email } = await register(t.app, uniqueEmail(), long);
-    expect((await login(email, long)).statusCode).toBe(200);
-    expect(problem(await login(email, 'p'.repeat(127) + 'r')).code).toBe('invalid_credentials');
+    expect((await loginWith(t.app, email, long)).statusCode).toBe(200);
+    expect(problem(await loginWith(t.app, email, 'p'.repeat(127) + 'r')).code).toBe('invalid_credentials');
   });
 
   it('treats composed and decomposed Unicode as the same password (NFC)', async () => {
     const composed = 'ma\u00f1ana-secret';
     const decomposed = 'man\u0303ana-secret';
     const { email } = await register(t.app, uniqueEmail(), composed);
-    expect((await login(email, decomposed)).statusCode).toBe(200);
+    expect((await loginWith(t.app, email, decomposed)).statusCode).toBe(200);
   });
 
   it('ignores unknown fields', async () => {
@@ -101,7 +99,7 @@ describe('POST /auth/register', () => {
 describe('POST /auth/login', () => {
   it('signs in with the right password and opens a new session', async () => {
     const { email, user } = await register(t.app);
-    const res = await login(` ${email.toUpperCase()} `);
+    const res = await loginWith(t.app, ` ${email.toUpperCase()} `);
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json();
@@ -112,8 +110,8 @@ describe('POST /auth/login', () => {
 
   it('answers an unknown email and a wrong password identically', async () => {
     const { email } = await register(t.app);
-    const wrong = await login(email, 'wrong password!');
-    const unknown = await login(uniqueEmail('nobody'));
+    const wrong = await loginWith(t.app, email, 'wrong password!');
+    const unknown = await loginWith(t.app, uniqueEmail('nobody'));
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
     expect(unknown.body).toBe(wrong.body);
@@ -131,7 +129,7 @@ describe('POST /auth/login', () => {
   it('writes nothing on a failed login', async () => {
     const { email } = await register(t.app);
     const before = await snapshot(t.database);
-    expect((await login(email, 'wrong password!')).statusCode).toBe(401);
+    expect((await loginWith(t.app, email, 'wrong password!')).statusCode).toBe(401);
     expect(await snapshot(t.database)).toEqual(before);
   });
 });
@@ -285,7 +283,7 @@ describe('POST /auth/refresh', () => {
 describe('POST /auth/logout', () => {
   it('revokes this session with the refresh token in the body; other sessions live on', async () => {
     const { email, refreshToken } = await register(t.app);
-    const other = (await login(email)).json();
+    const other = (await loginWith(t.app, email)).json();
     const res = await t.app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken } });
     expect(res.statusCode).toBe(204);
     expect(res.body).toBe('');
@@ -327,7 +325,7 @@ describe('POST /auth/logout', () => {
 describe('POST /auth/logout-all', () => {
   it('bumps the version, refuses every older refresh token, and lets access tokens live until exp', async () => {
     const { email, accessToken, refreshToken } = await register(t.app);
-    const phone = (await login(email)).json();
+    const phone = (await loginWith(t.app, email)).json();
     const res = await t.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(accessToken) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ refreshTokenVersion: 1, revokedAt: new Date(t.clock.now()).toISOString() });
@@ -343,7 +341,7 @@ describe('POST /auth/logout-all', () => {
     expect(problem(await me(t.app, phone.accessToken)).code).toBe('token_expired');
 
     // Signing in again works, with the new version.
-    const fresh = (await login(email)).json();
+    const fresh = (await loginWith(t.app, email)).json();
     expect(decodeJwt(fresh.refreshToken).payload.refreshTokenVersion).toBe(1);
     expect(decodeJwt(fresh.accessToken).payload.refreshTokenVersion).toBe(1);
     expect((await refreshWith(t.app, fresh.refreshToken)).statusCode).toBe(200);
