@@ -17,7 +17,7 @@ import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
 import { saveReport } from './lib/output.js';
 import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
 import { summariseProfile } from './lib/profile.js';
-import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult } from './lib/report.js';
+import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult, type RunSettings } from './lib/report.js';
 import { loginTarget, meTarget, OPTIONAL_SCENARIOS, ROUND_SCENARIOS, roundTarget, type RoundScenario } from './lib/scenarios.js';
 import { startServer, type ServerProcess } from './lib/server-process.js';
 
@@ -47,14 +47,8 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
   DATABASE_URL=postgres://…  run on PostgreSQL: a fresh database is created there and dropped
                              at the end; unset: embedded PGlite in a temporary DATA_DIR.`;
 
-interface Options {
+interface Options extends RunSettings {
   quick: boolean;
-  duration: number;
-  connections: number;
-  rounds: number;
-  warmup: number;
-  users: number;
-  cpuSeconds: number;
   only?: ScenarioName[];
   cpuProf?: string;
   out: string;

@@ -54,6 +54,16 @@ export interface TargetCheck {
   note?: string;
 }
 
+/** The knobs of a run that shape its figures: set by bench/run.ts's flags, recorded in the report. */
+export interface RunSettings {
+  duration: number;
+  connections: number;
+  rounds: number;
+  warmup: number;
+  users: number;
+  cpuSeconds: number;
+}
+
 export interface Report {
   meta: {
     date: string;
@@ -64,13 +74,7 @@ export interface Report {
     platform: string;
     clockTicksPerSecond: number;
     quick: boolean;
-    options: {
-      duration: number;
-      connections: number;
-      rounds: number;
-      warmup: number;
-      users: number;
-      cpuSeconds: number;
+    options: RunSettings & {
       /** The fixed request count of each scenario's CPU measurement. */
       cpuRequests: Record<string, number>;
       only?: string[];
