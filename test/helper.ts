@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuildOptions } from '../src/app.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { sessions, users } from '../src/db/schema.js';
+import { createTemporaryDatabase } from './support/temporary-database.js';
 
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
@@ -58,20 +57,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
  */
 export async function createTestDatabase(): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
   if (!TEST_DATABASE_URL) return { config: { kind: 'pglite', dataDir: 'memory://' }, drop: async () => {} };
-  const name = `va_test_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return { config: { kind: 'postgres', url: url.toString() }, drop: () => admin(`drop database if exists ${name} with (force)`) };
+  const { url, drop } = await createTemporaryDatabase(TEST_DATABASE_URL, 'va_test');
+  return { config: { kind: 'postgres', url }, drop };
 }
 
 export interface TestApp {

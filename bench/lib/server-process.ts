@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createTemporaryDatabase } from '../../test/support/temporary-database.js';
 
 /**
  * The only variables the child inherits from the caller's shell: nothing the server reads
@@ -52,7 +52,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     let databaseUrl: string | undefined;
     let postgresDatabase: string | undefined;
     if (options.databaseUrl) {
-      const temporary = await createTemporaryDatabase(options.databaseUrl);
+      const temporary = await createTemporaryDatabase(options.databaseUrl, `bench_${Date.now()}`);
       cleanups.push(temporary.drop);
       databaseUrl = temporary.url;
       postgresDatabase = temporary.name;
@@ -168,26 +168,4 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** A new, empty database on the server named by `url`, so a run never touches other data. */
-async function createTemporaryDatabase(url: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `bench_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  return {
-    name,
-    url: target.toString(),
-    drop: () => admin(`drop database if exists ${name} with (force)`),
-  };
 }
