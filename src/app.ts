@@ -61,7 +61,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await database.migrate();
     const passwords = await createPasswordHasher(config.passwordHashing);
     const redis = config.rateLimit && config.redisUrl ? await connectRedis(config.redisUrl, app) : undefined;
-    const counters = redis ? createRedisCounters(redis) : createMemoryCounters(config.clock);
+    const counters = redis ? createRedisCounters(redis, config.clock, config.redisKeyPrefix) : createMemoryCounters(config.clock);
     const storeFailed = (error: unknown) => app.log.warn({ err: error }, 'rate-limit store unavailable: not limiting');
     const auth = createAuthService({
       db: database.db,
@@ -70,7 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       clock: config.clock,
       refreshTtl: config.jwt.refreshTtl,
       refreshReuseGrace: config.refreshReuseGrace,
-      loginThrottle: config.rateLimit ? createLoginThrottle(failOpen(counters, storeFailed), config.clock) : undefined,
+      loginThrottle: config.rateLimit ? createLoginThrottle(failOpen(counters, config.clock, storeFailed), config.clock) : undefined,
     });
     const authenticate = createAuthenticate(auth);
 
@@ -99,7 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (config.rateLimit) {
         await scope.register(rateLimit, {
           ...ADDRESS_LIMIT,
-          ...(redis ? { redis, nameSpace: 'versioned-auth:address:' } : {}),
+          ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}address:` } : {}),
           skipOnError: true,
           errorResponseBuilder: (_request, context) =>
             new AuthError('rate_limited', 'Too many requests', undefined, Math.max(1, Math.ceil(context.ttl / 1000))),

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type BuildOptions } from '../src/app.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
@@ -11,6 +13,23 @@ export const onPostgres = Boolean(TEST_DATABASE_URL);
 /** Set to run the tests about the shared Redis rate-limit store. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
 
+/**
+ * A Redis key prefix of this test file's own, so no run sees another's (or an earlier
+ * run's) counters; `deleteRedisKeys` removes them afterwards.
+ */
+export const testRedisPrefix = () => `versioned-auth-test:${randomUUID()}:`;
+
+/** Deletes every key under `prefix` on the test Redis. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL!);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export const ACCESS_SECRET = 'access-secret-for-tests-0123456789abcdef';
 export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789abcdef';
 
@@ -19,6 +38,9 @@ export interface TestClock {
   /** Moves time forward by `seconds`. */
   advance(seconds: number): void;
 }
+
+/** A year, in ms: tests that meet real time (Redis) start their clock this far off it, both ways. */
+export const YEAR_MS = 365 * 86_400_000;
 
 /** A clock that only moves when told, starting at a whole second. */
 export function testClock(start = Date.UTC(2026, 10, 27, 12, 0, 0)): TestClock {
@@ -42,6 +64,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     refreshReuseGrace: 10,
     rateLimit: false,
     redisUrl: undefined,
+    redisKeyPrefix: 'versioned-auth:',
     corsOrigins: [],
     cookieSecure: true,
     logLevel: 'silent',
@@ -72,10 +95,13 @@ export interface TestApp {
 }
 
 /** A fresh app on a fresh database, with an injected clock; close it in afterAll. */
-export async function buildTestApp(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<TestApp> {
-  const clock = testClock();
+export async function buildTestApp(
+  overrides: Partial<Omit<Config, 'clock'>> & { clock?: TestClock } = {},
+  options: BuildOptions = {},
+): Promise<TestApp> {
+  const clock = overrides.clock ?? testClock();
   const testDb = await createTestDatabase();
-  const config = testConfig({ clock, database: testDb.config, ...overrides });
+  const config = testConfig({ database: testDb.config, ...overrides, clock });
   const database = await openDatabase(config.database);
   const apps: FastifyInstance[] = [];
   const another = async (more: BuildOptions = {}) => {

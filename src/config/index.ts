@@ -33,6 +33,8 @@ export interface Config {
   rateLimit: boolean;
   /** Shared store for rate limits across instances; memory when absent. */
   redisUrl?: string;
+  /** Every Redis key starts with this, so deployments (or test runs) sharing a Redis never meet. */
+  redisKeyPrefix: string;
   corsOrigins: string[];
   cookieSecure: boolean;
   logLevel: string;
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
     refreshReuseGrace: duration(read('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
     rateLimit: onOff(read('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
     redisUrl: redisUrl(env.REDIS_URL?.trim()),
+    redisKeyPrefix: 'versioned-auth:',
     corsOrigins: origins(read('CORS_ORIGINS', '')),
     cookieSecure: onOff(read('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
     logLevel: onOff(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),

@@ -43,22 +43,33 @@ export function createMemoryCounters(clock: Clock): Counters {
   };
 }
 
-export function createRedisCounters(redis: Redis, prefix = 'versioned-auth:'): Counters {
-  const now = () => Date.now();
-  const read = (results: [Error | null, unknown][] | null, countAt: number, ttlAt: number): WindowCount => {
-    const count = Number(results?.[countAt]?.[1] ?? 0);
-    const ttl = Number(results?.[ttlAt]?.[1] ?? -2);
-    return { count, resetAt: now() + Math.max(0, ttl) };
-  };
+/**
+ * One window in a Redis hash: its count and its end, the end read from the injected clock,
+ * so Redis and memory agree on when a window closes whatever clock the caller runs on.
+ * The key's PEXPIRE only lets Redis drop it afterwards. One script, so one round trip and
+ * no interleaving between instances.
+ */
+const INCREMENT = `
+local ends = tonumber(redis.call('HGET', KEYS[1], 'end'))
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+if not ends or ends <= now then
+  ends = now + window
+  redis.call('HSET', KEYS[1], 'count', 0, 'end', ends)
+  redis.call('PEXPIRE', KEYS[1], window)
+end
+return { redis.call('HINCRBY', KEYS[1], 'count', 1), ends }`;
+
+export function createRedisCounters(redis: Redis, clock: Clock, prefix: string): Counters {
   return {
-    get: async (key) => read(await redis.multi().get(prefix + key).pttl(prefix + key).exec(), 0, 1),
-    increment: async (key, windowMs) =>
-      read(
-        // SET NX opens the window once; INCR counts in it; both in one transaction.
-        await redis.multi().set(prefix + key, 0, 'PX', windowMs, 'NX').incr(prefix + key).pttl(prefix + key).exec(),
-        1,
-        2,
-      ),
+    async get(key) {
+      const [count, ends] = await redis.hmget(prefix + key, 'count', 'end');
+      const now = clock.now();
+      return ends !== null && Number(ends) > now ? { count: Number(count), resetAt: Number(ends) } : { count: 0, resetAt: now };
+    },
+    async increment(key, windowMs) {
+      const [count, ends] = (await redis.eval(INCREMENT, 1, prefix + key, clock.now(), windowMs)) as [number, number];
+      return { count, resetAt: ends };
+    },
     reset: async (key) => void (await redis.del(prefix + key)),
   };
 }
@@ -67,8 +78,8 @@ export function createRedisCounters(redis: Redis, prefix = 'versioned-auth:'): C
  * A store that fails open: when Redis is unreachable, limits are not enforced (argon2 still
  * makes every guess expensive) rather than every sign-in failing. Each failure is reported.
  */
-export function failOpen(counters: Counters, onError: (error: unknown) => void): Counters {
-  const none = (): WindowCount => ({ count: 0, resetAt: Date.now() });
+export function failOpen(counters: Counters, clock: Clock, onError: (error: unknown) => void): Counters {
+  const none = (): WindowCount => ({ count: 0, resetAt: clock.now() });
   return {
     get: (key) => counters.get(key).catch((error) => (onError(error), none())),
     increment: (key, windowMs) => counters.increment(key, windowMs).catch((error) => (onError(error), none())),

@@ -4,7 +4,21 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADDRESS_LIMIT } from '../../src/app.js';
 import { LOGIN_LIMITS } from '../../src/auth/login-throttle.js';
-import { buildTestApp, me, PASSWORD, problem, register, snapshot, TEST_REDIS_URL, uniqueEmail, type TestApp } from '../helper.js';
+import {
+  buildTestApp,
+  deleteRedisKeys,
+  me,
+  PASSWORD,
+  problem,
+  register,
+  snapshot,
+  TEST_REDIS_URL,
+  testClock,
+  testRedisPrefix,
+  uniqueEmail,
+  YEAR_MS,
+  type TestApp,
+} from '../helper.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -123,14 +137,25 @@ describe('RATE_LIMIT=off', () => {
   });
 });
 
-describe.skipIf(!TEST_REDIS_URL)('with REDIS_URL, limits are shared by every instance', () => {
+// Redis meets real time (key expiry); the injected clock must still decide every window, so
+// these run with the clock on the default test date and a year off the real one both ways.
+describe.skipIf(!TEST_REDIS_URL).each([
+  ['the test date', undefined],
+  ['a year behind the real date', Date.now() - YEAR_MS],
+  ['a year ahead of the real date', Date.now() + YEAR_MS],
+])('with REDIS_URL, limits are shared by every instance (clock on %s)', (_when, start) => {
+  const redisKeyPrefix = testRedisPrefix();
   let a: TestApp;
   let b: FastifyInstance;
   beforeAll(async () => {
-    a = await buildTestApp({ rateLimit: true, redisUrl: TEST_REDIS_URL });
+    const clock = testClock(start === undefined ? undefined : Math.floor(start / 1000) * 1000);
+    a = await buildTestApp({ rateLimit: true, redisUrl: TEST_REDIS_URL, redisKeyPrefix, clock });
     b = await a.another();
   });
-  afterAll(() => a?.close());
+  afterAll(async () => {
+    await a?.close();
+    await deleteRedisKeys(redisKeyPrefix);
+  });
 
   it('counts failed logins on one instance against the same address on another', async () => {
     const { email } = await register(a.app, uniqueEmail(), PASSWORD);
@@ -138,6 +163,16 @@ describe.skipIf(!TEST_REDIS_URL)('with REDIS_URL, limits are shared by every ins
     await failTimes(a.app, email, from, LOGIN_LIMITS.perAddress.max);
     expectLimited(await login(b, email, PASSWORD, from), 15 * 60);
     expect((await login(b, email, PASSWORD, address())).statusCode).toBe(200);
+  });
+
+  it('opens the address again when the injected clock passes the window, on every instance', async () => {
+    const { email } = await register(a.app, uniqueEmail(), PASSWORD);
+    const from = address();
+    await failTimes(a.app, email, from, LOGIN_LIMITS.perAddress.max);
+    a.clock.advance(10 * 60);
+    expectLimited(await login(b, email, PASSWORD, from), 5 * 60);
+    a.clock.advance(5 * 60);
+    expect((await login(b, email, PASSWORD, from)).statusCode).toBe(200);
   });
 
   it('counts requests per address across instances', async () => {
