@@ -1,25 +1,37 @@
 /**
  * `npm run bench`: the load-test suite. Starts bench/server.ts as a child process (PGlite,
- * or a fresh database on DATABASE_URL's server), seeds users and tokens, warms up, runs the
- * scenarios in interleaved rounds with autocannon, reports medians and ratios to baseline
- * against the targets, saves JSON, Markdown and SVG under bench/results/, and stops
- * everything it started. `--quick` is the smoke check: exit 1 on any error, speed ignored.
- * See bench/README.md.
+ * or a fresh database on DATABASE_URL's server) and the reference servers (bare Fastify,
+ * each in its own process), seeds users and tokens, warms up, runs the scenarios in
+ * interleaved rounds with autocannon, reports medians and ratios to baseline and to the
+ * references against the targets, checks refresh and login against the previous report,
+ * saves JSON, Markdown and SVG under bench/results/, and stops everything it started.
+ * `--quick` is the smoke check: exit 1 on any error, speed ignored. See bench/README.md.
  */
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createArgon2Bench } from './lib/argon2-rate.js';
-import { preflight, seedFixture } from './lib/fixture.js';
+import { checkReference, meAnswer, preflight, seedFixture } from './lib/fixture.js';
 import { runLoad, type LoadResult, type Target } from './lib/load.js';
 import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
 import { saveReport } from './lib/output.js';
+import { readPreviousRun } from './lib/previous.js';
 import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
 import { summariseProfile } from './lib/profile.js';
 import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult, type RunSettings } from './lib/report.js';
-import { loginTarget, meTarget, OPTIONAL_SCENARIOS, ROUND_SCENARIOS, roundTarget, type RoundScenario } from './lib/scenarios.js';
-import { startServer, type ServerProcess } from './lib/server-process.js';
+import {
+  isReference,
+  loginTarget,
+  meTarget,
+  OPTIONAL_SCENARIOS,
+  REFERENCE_SCENARIOS,
+  ROUND_SCENARIOS,
+  roundTarget,
+  type ReferenceScenario,
+  type RoundScenario,
+} from './lib/scenarios.js';
+import { startReferenceServer, startServer, type ChildServer, type ServerProcess } from './lib/server-process.js';
 
 const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
@@ -38,9 +50,11 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
                         the scenario served in this many seconds of warm-up (default 2;
                         quick 0.5); fixed for the whole run
   --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
-                        (me-unverified runs only when named: an analysis aid)
+                        (me-unverified runs only when named: an analysis aid;
+                        ${REFERENCE_SCENARIOS.join(' and ')} are bare Fastify in processes of their own)
   --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
-                        during that scenario's timed runs (e.g. --cpu-prof me --only baseline,me)
+                        during that scenario's timed runs (e.g. --cpu-prof me --only baseline,me);
+                        a scenario of the service, not a reference
   --out <dir>           where results go                           (default bench/results)
   --save / --no-save    save results (default: save, except with --quick)
 
@@ -103,8 +117,9 @@ function parseOptions(argv: string[], repoRoot: string): Options {
     out: values.out ?? join(repoRoot, 'bench', 'results'),
     save: values['no-save'] ? false : (values.save ?? !quick),
   };
-  if (options.cpuProf && !ROUND_SCENARIOS.includes(options.cpuProf as RoundScenario)) {
-    throw new UsageError(`--cpu-prof: one of ${ROUND_SCENARIOS.join(', ')}`);
+  const profilable: readonly RoundScenario[] = ROUND_SCENARIOS.filter((name) => !isReference(name));
+  if (options.cpuProf && !profilable.includes(options.cpuProf as RoundScenario)) {
+    throw new UsageError(`--cpu-prof: one of ${profilable.join(', ')}`);
   }
   return options;
 }
@@ -134,13 +149,20 @@ async function main(): Promise<number> {
   const started = performance.now();
 
   const databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
+  // Read before this run can replace it: refresh, login and the login storm are checked against it.
+  const previousFile = join(options.out, `results-${databaseUrl ? 'postgres' : 'pglite'}.json`);
+  const previous = readPreviousRun(previousFile, relative(repoRoot, previousFile) || previousFile);
   const argon2 = runs('login') ? await createArgon2Bench() : undefined;
   const server = await startServer({ repoRoot, databaseUrl, cpuProfile: Boolean(options.cpuProf), log });
+  const references: Partial<Record<ReferenceScenario, ChildServer>> = {};
+  const children = (): ChildServer[] => [server, ...Object.values(references)];
+  /** Where a scenario's requests go: the service, or the reference server of its own. */
+  const serverFor = (name: RoundScenario): ChildServer => (isReference(name) ? references[name]! : server);
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= server.stop());
+  const stop = () => (stopping ??= Promise.all(children().map((child) => child.stop())).then(() => undefined));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      log(`\n${signal}: stopping the bench server and cleaning up`);
+      log(`\n${signal}: stopping the servers and cleaning up`);
       void stop().finally(() => process.exit(130));
     });
   }
@@ -153,7 +175,8 @@ async function main(): Promise<number> {
   const profileWindows: [number, number][] = [];
   const cpuRequests: Record<string, number> = {};
   let logoutAll: LogoutAllResult | undefined;
-  let crashed: string | undefined;
+  const crashed: string[] = [];
+  const referenceWarnings: string[] = [];
   try {
     // RSS after a full collection: live memory, comparable between readings.
     const settledRss = async () => {
@@ -170,20 +193,37 @@ async function main(): Promise<number> {
     const fixture = await seedFixture(server, { users: options.users, chains, victimSessions: 3 });
     await preflight(fixture);
 
-    const load = (target: Target, extra: { duration?: number; amount?: number; connections?: number; cpu?: boolean }) =>
+    const wanted = REFERENCE_SCENARIOS.filter((name) => roundScenarios.includes(name));
+    if (wanted.length) {
+      // They answer exactly what the service answers to the `me` scenario's request.
+      const answer = await meAnswer(fixture);
+      log(`starting the reference servers: ${wanted.join(', ')}`);
+      for (const name of wanted) {
+        references[name] = await startReferenceServer(name, { repoRoot, answer, log });
+        referenceWarnings.push(...(await checkReference(fixture, name, references[name]!)));
+      }
+      for (const warning of referenceWarnings) log(`WARNING: ${warning}`);
+    }
+
+    // The server measured is the one that serves the scenario; only the service has PostgreSQL backends.
+    const load = (
+      target: Target,
+      extra: { duration?: number; amount?: number; connections?: number; cpu?: boolean },
+      on: ChildServer = server,
+    ) =>
       runLoad(target, {
-        baseUrl: server.baseUrl,
+        baseUrl: on.baseUrl,
         connections: extra.connections ?? connections,
         ...(extra.amount ? { amount: extra.amount } : { duration: extra.duration ?? duration }),
-        serverPid: server.pid,
-        postgresDatabase: server.postgresDatabase,
+        serverPid: on.pid,
+        postgresDatabase: on === server ? server.postgresDatabase : undefined,
         perRequestCpu: extra.cpu !== false,
       });
 
     if (options.warmup > 0) {
       log(`warm-up: ${options.warmup} s per scenario`);
       for (const name of roundScenarios) {
-        warmup[name] = await load(roundTarget(name, fixture, connections), { duration: options.warmup });
+        warmup[name] = await load(roundTarget(name, fixture, connections), { duration: options.warmup }, serverFor(name));
         log(describe(name, warmup[name]));
       }
     }
@@ -216,10 +256,10 @@ async function main(): Promise<number> {
       for (const name of roundScenarios) {
         const profiled = options.cpuProf === name;
         const from = profiled ? await monotonicUs(server) : 0;
-        const timed = await load(roundTarget(name, fixture, connections), {});
+        const timed = await load(roundTarget(name, fixture, connections), {}, serverFor(name));
         if (profiled) profileWindows.push([from, await monotonicUs(server)]);
         cpuRequests[name] ??= amountFrom(timed.rps);
-        const cpu = await load(roundTarget(name, fixture, connections), { amount: cpuRequests[name] });
+        const cpu = await load(roundTarget(name, fixture, connections), { amount: cpuRequests[name] }, serverFor(name));
         result.scenarios[name] = { timed, cpu };
         log(
           describe(name, {
@@ -262,7 +302,10 @@ async function main(): Promise<number> {
 
     rss.end = await settledRss();
   } finally {
-    crashed = server.unexpectedExit();
+    for (const child of children()) {
+      const exit = child.unexpectedExit();
+      if (exit) crashed.push(`the ${child.name} ${exit} during the run`);
+    }
     await stop();
   }
 
@@ -288,7 +331,8 @@ async function main(): Promise<number> {
         ...(options.only ? { only: options.only } : {}),
       },
       seconds: Math.round((performance.now() - started) / 100) / 10,
-      warnings: [...(crashed ? [`the bench server ${crashed} during the run`] : []), ...interferenceWarnings(rounds, cpus().length)],
+      warnings: [...crashed, ...referenceWarnings, ...interferenceWarnings(rounds, cpus().length)],
+      ...(previous ? { previous } : {}),
     },
     server: { rssMiB: rss, heapUsedMiB: heapMiB },
     warmup,
@@ -299,7 +343,7 @@ async function main(): Promise<number> {
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = !crashed && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
+  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }

@@ -1,7 +1,10 @@
 /**
- * The server the benchmark drives: exactly what src/server.ts does (loadConfig, buildApp,
- * listen, SIGTERM closes), plus two bench-only routes registered through `extend`. Never
- * used by the product; started by bench/run.ts as `node --import tsx bench/server.ts`.
+ * The server the benchmark drives: what src/server.ts does (loadConfig, development keys,
+ * `Fastify(serverOptions(config))`, the `versioned-auth` plugin, listen, SIGTERM closes),
+ * plus bench-only routes registered beside it. Never used by the product; started by
+ * bench/run.ts as `node --import tsx bench/server.ts`. It opens the database itself and
+ * hands it to the plugin (the plugin's `database` option), so the seed route writes through
+ * the same handle; tokens are minted by the product's own token plugin, same keys.
  *
  * - `GET /bench/session-lookup` is the design this API replaces: every request reads its
  *   session row and that session's user from the database (one join) by an opaque id sent
@@ -16,31 +19,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { createPasswordHasher } from '../src/auth/passwords.js';
-import { ConfigError, loadConfig, type Config, type LoadedConfig } from '../src/config/index.js';
-import type { Database } from '../src/db/client.js';
+import { ConfigError, loadConfig, useDevelopmentKeys, type Config } from '../src/config/index.js';
+import { openDatabase, type Database } from '../src/db/client.js';
 import { sessions, users } from '../src/db/schema.js';
 import { AuthError } from '../src/errors.js';
 import { Me } from '../src/http/schemas.js';
-import { createTokens } from '../src/tokens/index.js';
+import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
+import tokensPlugin from '../src/plugins/tokens.js';
 
-let loaded: LoadedConfig;
+let config: Config;
 try {
-  loaded = loadConfig(process.env);
+  config = useDevelopmentKeys(loadConfig(process.env)).config;
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`bench server: invalid configuration: ${error.message}`);
   process.exit(1);
 }
-const { config, warnings } = loaded;
 
-const app = await buildApp(config, {
-  logger: { level: config.logLevel },
-  extend: (scope, { database }) => benchRoutes(scope, database, config),
-});
-for (const warning of warnings) app.log.warn(warning);
+const app = Fastify(serverOptions(config));
+const database = await openDatabase(config.database, (error) => app.log.warn({ err: error }, 'database connection lost'));
+app.addHook('onClose', () => database.close());
+await app.register(versionedAuth, { config, database });
+app.setNotFoundHandler(notFoundProblem);
+await app.register(async (scope) => benchRoutes(scope, database, config));
 
 let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -122,7 +125,8 @@ async function benchRoutes(app: FastifyInstance, database: Database, config: Con
 
   // The product's own hasher, so the stored hash has today's parameters and login never rehashes.
   const passwordHash = await (await createPasswordHasher(config.passwordHashing)).hash(password);
-  const tokens = createTokens(config);
+  await app.register(tokensPlugin, { config });
+  const tokens = app.authTokens;
 
   app.post<{ Body: { prefix: string; users: number; sessionsPerUser: number } }>(
     '/bench/seed',

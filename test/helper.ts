@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp, type BuildOptions } from '../src/app.js';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
+import { loggerOptions } from '../src/http/logging.js';
+import tokensPlugin from '../src/plugins/tokens.js';
+import type { Tokens } from '../src/tokens/index.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { sessions, users } from '../src/db/schema.js';
@@ -70,6 +73,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     passwordHashing: OWASP_ARGON2ID,
     clock: testClock(),
+    dataDir: 'memory://',
+    production: false,
     ...overrides,
   };
 }
@@ -82,6 +87,35 @@ export async function createTestDatabase(): Promise<{ config: DatabaseConfig; dr
   if (!TEST_DATABASE_URL) return { config: { kind: 'pglite', dataDir: 'memory://' }, drop: async () => {} };
   const { url, drop } = await createTemporaryDatabase(TEST_DATABASE_URL, 'va_test');
   return { config: { kind: 'postgres', url }, drop };
+}
+
+export interface BuildOptions {
+  /** pino options; none when absent. */
+  logger?: FastifyServerOptions['logger'];
+  /** An open database the caller closes; otherwise the plugin opens `config.database`. */
+  database?: Database;
+}
+
+/** The service as src/server.ts composes it (server options, the plugin, problem+json 404s), ready. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ ...serverOptions(config), logger: loggerOptions(options.logger) });
+  try {
+    await app.register(versionedAuth, { config, database: options.database });
+    app.setNotFoundHandler(notFoundProblem);
+    await app.ready();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  return app;
+}
+
+/** The token service alone, as the plugin builds it (through @fastify/jwt), for unit tests. */
+export async function createTestTokens(config: Pick<Config, 'jwt' | 'clock'>): Promise<Tokens> {
+  const app = Fastify();
+  await app.register(tokensPlugin, { config });
+  await app.ready();
+  return app.authTokens;
 }
 
 export interface TestApp {

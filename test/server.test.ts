@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { niceByThread } from '../src/threads.js';
+import { niceByThread } from '../src/runtime/threads.js';
 import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, TEST_DATABASE_URL } from './helper.js';
 
 const root = new URL('..', import.meta.url);
@@ -30,7 +30,7 @@ function freePort(): Promise<number> {
 async function startServer(env: Record<string, string>) {
   const lines: string[] = [];
   // As npm start runs dist/server.js: with the preload that lowers the thread pool's priority.
-  const proc = spawn(process.execPath, ['--require', './src/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
+  const proc = spawn(process.execPath, ['--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

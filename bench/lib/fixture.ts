@@ -1,4 +1,6 @@
-import type { ServerProcess } from './server-process.js';
+import type { MeAnswer } from '../reference/apps.js';
+import { meHeader, type ReferenceScenario } from './scenarios.js';
+import type { ChildServer, ServerProcess } from './server-process.js';
 
 export interface SeededSession {
   id: string;
@@ -68,6 +70,43 @@ export async function preflight(fixture: Fixture): Promise<void> {
   if (!chain) throw new Error('preflight: no refresh chain left');
   await expect('POST /auth/refresh', await postJson(`${baseUrl}/auth/refresh`, { refreshToken: chain.refreshToken }), 200);
   await expect('POST /auth/login', await postJson(`${baseUrl}/auth/login`, { email: user.email, password }), 200);
+}
+
+/** The service's answer to the `me` scenario's request: the reference servers answer the same. */
+export async function meAnswer(fixture: Fixture): Promise<MeAnswer> {
+  const response = await fetch(`${fixture.server.baseUrl}/me`, { headers: meHeader(fixture) });
+  if (!response.ok) throw new Error(`GET /me: ${response.status} ${await response.text()}`);
+  return (await response.json()) as MeAnswer;
+}
+
+/** Headers that say nothing about the answer's work: when and how it was sent. */
+const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * Checks a reference server against the service on the `me` scenario's request: it must
+ * answer 200 (else the run stops); a body that differs, or for fastify-service a header
+ * the service's /me sends differently, comes back as a warning for the report: the
+ * reference is then no longer a like-for-like comparison.
+ */
+export async function checkReference(fixture: Fixture, name: ReferenceScenario, reference: ChildServer): Promise<string[]> {
+  const get = async (baseUrl: string) => {
+    const response = await fetch(`${baseUrl}/me`, { headers: meHeader(fixture) });
+    const headers = new Map<string, string>();
+    response.headers.forEach((value, header) => {
+      if (!TRANSPORT_HEADERS.has(header)) headers.set(header, value);
+    });
+    return { status: response.status, body: await response.text(), headers };
+  };
+  const [ours, theirs] = await Promise.all([get(fixture.server.baseUrl), get(reference.baseUrl)]);
+  if (theirs.status !== 200) throw new Error(`preflight ${name} GET /me: ${theirs.status} ${theirs.body}`);
+  const warnings: string[] = [];
+  if (theirs.body !== ours.body) warnings.push(`${name} answers /me with ${theirs.body}, the service with ${ours.body}`);
+  if (name === 'fastify-service') {
+    const names = new Set([...ours.headers.keys(), ...theirs.headers.keys()]);
+    const differing = [...names].filter((header) => ours.headers.get(header) !== theirs.headers.get(header));
+    if (differing.length) warnings.push(`${name}'s /me headers differ from the service's: ${differing.sort().join(', ')}`);
+  }
+  return warnings;
 }
 
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

@@ -1,8 +1,9 @@
 import type { LoadResult } from './load.js';
 import type { LogoutAllResult } from './logout-all.js';
 import type { ThreadUsage } from './proc.js';
+import { previousLine, regressionChecks, type PreviousRun } from './previous.js';
 import type { ProfileSummary } from './profile.js';
-import { DESCRIPTIONS, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
+import { DESCRIPTIONS, isReference, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
 import { median, sum } from './stats.js';
 
 export interface RoundResult {
@@ -82,6 +83,8 @@ export interface Report {
     seconds: number;
     /** Conditions that make this run's figures less trustworthy (e.g. other work on the machine). */
     warnings: string[];
+    /** The previous report on this database, as read before this run replaced it: what the regression checks compare with. */
+    previous?: PreviousRun;
   };
   server: {
     rssMiB: { start?: number; afterWarmup?: number; end?: number };
@@ -183,6 +186,24 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
   const rps = (name: string) => row(name)?.rps;
   ratioTarget('me ≥ 0.85 × baseline', rps('me'), rps('baseline'), 0.85, 'req/s');
   ratioTarget('me-many-tokens ≥ 0.80 × baseline', rps('me-many-tokens'), rps('baseline'), 0.8, 'req/s');
+  // Against Fastify without this project: CPU per request, reference ÷ ours (higher is better for us).
+  const cpu = (name: string) => row(name)?.cpuUsPerRequest;
+  const cpuTarget = (name: string, reference: string, ours: string, min: number) => {
+    const value = cpu(reference) !== undefined && cpu(ours) ? cpu(reference)! / cpu(ours)! : undefined;
+    checks.push({
+      name,
+      value,
+      actual: value === undefined ? 'not measured' : `${value.toFixed(2)}× (${reference} ${fmt(cpu(reference))} ÷ ${ours} ${fmt(cpu(ours))} µs/req)`,
+      threshold: `≥ ${min}×`,
+      status: value === undefined ? 'n/a' : value >= min ? 'met' : 'missed',
+      note: value === undefined ? 'not run' : 'CPU µs/req',
+    });
+  };
+  cpuTarget('me ≥ 0.75 × fastify-bare (CPU/req)', 'fastify-bare', 'me', 0.75);
+  cpuTarget('me ≥ 0.80 × fastify-bare (CPU/req, stretch)', 'fastify-bare', 'me', 0.8);
+  cpuTarget('me ≥ 0.90 × fastify-service (CPU/req)', 'fastify-service', 'me', 0.9);
+  cpuTarget('me-many-tokens ≥ 0.65 × fastify-bare (CPU/req)', 'fastify-bare', 'me-many-tokens', 0.65);
+  cpuTarget('/health (baseline) ≥ 0.95 × fastify-service (CPU/req)', 'fastify-service', 'baseline', 0.95);
   ratioTarget('me ≥ 2 × session-lookup', rps('me'), rps('session-lookup'), 2, 'req/s');
   const refreshValue = rps('refresh') !== undefined && rps('session-lookup') ? rps('refresh')! / rps('session-lookup')! : undefined;
   if (report.meta.database === 'postgres') {
@@ -209,6 +230,7 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
     threshold: '≤ 3×',
     status: stormRatio === undefined ? 'n/a' : stormRatio <= 3 ? 'met' : 'missed',
   });
+  checks.push(...regressionChecks(report));
 
   const expecting = report.summary.filter((r) => r.expectsSuccess);
   const failing = expecting.filter((r) => r.non2xx > 0 || r.errors > 0);
@@ -320,6 +342,7 @@ export function textReport(report: Report): string {
     '',
     'targets:',
     ...report.targets.map((t) => `  [${MARK[t.status].padEnd(6)}] ${t.name}: ${t.actual}${t.note && t.status === 'n/a' ? ` (${t.note})` : ''}`),
+    ...previousLine(report.meta),
     '',
     `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
@@ -384,6 +407,14 @@ export function markdownReport(report: Report, svgName?: string): string {
       4,
     ),
     '',
+    ...(report.summary.some((row) => isReference(row.scenario))
+      ? [
+          'The `fastify-*` targets are ratios of CPU per request, medians over rounds: the reference server\'s µs/req ÷ ours, so higher is better for us. ' +
+            'The `× baseline`, `× session-lookup` and argon2 targets are ratios of req/s.',
+          '',
+        ]
+      : []),
+    ...previousLine(report.meta).flatMap((line) => [line, '']),
   ];
   const storms = pick(report.rounds.map((round) => round.loginStorm));
   if (storms.length) {

@@ -1,8 +1,25 @@
 import type { Fixture, SeededSession } from './fixture.js';
 import type { Target } from './load.js';
 
+/**
+ * Reference rows: GET /me on Fastify without this project, each served by its own process
+ * (bench/reference/), driven and measured like the service's scenarios.
+ */
+export const REFERENCE_SCENARIOS = ['fastify-bare', 'fastify-service'] as const;
+export type ReferenceScenario = (typeof REFERENCE_SCENARIOS)[number];
+export const isReference = (name: string): name is ReferenceScenario => (REFERENCE_SCENARIOS as readonly string[]).includes(name);
+
 /** The scenarios run in every round, in this order. */
-export const ROUND_SCENARIOS = ['baseline', 'me-unverified', 'me', 'me-many-tokens', 'session-lookup', 'refresh', 'login'] as const;
+export const ROUND_SCENARIOS = [
+  'baseline',
+  'me-unverified',
+  'me',
+  'me-many-tokens',
+  ...REFERENCE_SCENARIOS,
+  'session-lookup',
+  'refresh',
+  'login',
+] as const;
 export type RoundScenario = (typeof ROUND_SCENARIOS)[number];
 /** Run only when named with --only: for analysis, not part of the report's targets. */
 export const OPTIONAL_SCENARIOS: readonly RoundScenario[] = ['me-unverified'];
@@ -12,6 +29,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   me: 'GET /me, one valid Bearer token',
   'me-unverified': 'bench-only GET answering like /me with the same Authorization header, token not verified (analysis)',
   'me-many-tokens': 'GET /me, a different user\'s token on every request',
+  'fastify-bare': 'reference: bare Fastify 5 (no logger) answering /me\'s request with /me\'s JSON and schema, token not verified; own process',
+  'fastify-service': 'reference: fastify-bare + pino at warn with our redaction, UUID request ids, our security headers and no-store from one sync hook',
   'session-lookup': 'bench-only GET reading a session row and its user (one join) per request',
   refresh: 'POST /auth/refresh, each connection following its own rotation chain',
   login: 'POST /auth/login (argon2id verify + session insert)',
@@ -40,8 +59,13 @@ export function baselineTarget(): Target {
   return rotating('GET', '/health', () => ({}), 1);
 }
 
+/** The `me` scenario's one Authorization header: the first seeded user's access token. */
+export function meHeader(fixture: Fixture): { authorization: string } {
+  return { authorization: `Bearer ${fixture.main[0]!.sessions[0]!.accessToken}` };
+}
+
 export function meTarget(fixture: Fixture): Target {
-  const header = { authorization: `Bearer ${fixture.main[0]!.sessions[0]!.accessToken}` };
+  const header = meHeader(fixture);
   return rotating('GET', '/me', () => header, 1);
 }
 
@@ -112,6 +136,10 @@ export function roundTarget(name: RoundScenario, fixture: Fixture, connections: 
       return { ...meTarget(fixture), path: '/bench/me-unverified' };
     case 'me-many-tokens':
       return meManyTokensTarget(fixture);
+    case 'fastify-bare':
+    case 'fastify-service':
+      // The `me` scenario's request, sent to the reference server's own process.
+      return meTarget(fixture);
     case 'session-lookup':
       return sessionLookupTarget(fixture);
     case 'refresh':

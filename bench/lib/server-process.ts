@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTemporaryDatabase } from '../../test/support/temporary-database.js';
+import type { MeAnswer } from '../reference/apps.js';
+import type { ReferenceScenario } from './scenarios.js';
 
 /**
  * The only variables the child inherits from the caller's shell: nothing the server reads
@@ -13,9 +15,23 @@ import { createTemporaryDatabase } from '../../test/support/temporary-database.j
  */
 const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'UV_THREADPOOL_SIZE'];
 
-export interface ServerProcess {
+/** The level every server the bench drives logs at: what a production service would, quietly. */
+export const BENCH_LOG_LEVEL = 'warn';
+
+/** A server the bench drives, running in a child process of its own. */
+export interface ChildServer {
+  /** How log lines and warnings name it: `bench server`, `fastify-bare`… */
+  name: string;
   pid: number;
   baseUrl: string;
+  /** How the server ended if it exited before `stop()` (a crash during the run); undefined while it runs. */
+  unexpectedExit(): string | undefined;
+  /** Stops it (SIGTERM, then SIGKILL) and whatever was made for it. */
+  stop(): Promise<void>;
+}
+
+/** bench/server.ts: the service. */
+export interface ServerProcess extends ChildServer {
   database: 'pglite' | 'postgres';
   /** The temporary PostgreSQL database's name (PostgreSQL only). */
   postgresDatabase?: string;
@@ -25,8 +41,6 @@ export interface ServerProcess {
   password: string;
   /** Set when the child was started with --cpu-prof. */
   cpuProfileDir?: string;
-  /** How the server ended if it exited before `stop()` (a crash during the run); undefined while it runs. */
-  unexpectedExit(): string | undefined;
   /** Stops the server (SIGTERM, then SIGKILL), drops the temporary database, deletes DATA_DIR. */
   stop(): Promise<void>;
 }
@@ -61,78 +75,123 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       options.log(`database: PGlite in ${join(dataDir, 'pglite')}`);
     }
 
-    const port = await freePort();
     const seedKey = randomBytes(24).toString('base64url');
     const password = `bench-${randomBytes(9).toString('base64url')}`;
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
-    );
-    Object.assign(env, {
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT: 'off',
-      JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
-      JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
-      // Tokens are minted once at seed time; they must outlive a long run.
-      ACCESS_TOKEN_TTL: '2h',
-      BENCH_SEED_KEY: seedKey,
-      BENCH_PASSWORD: password,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    });
-
     // Outside DATA_DIR, which is deleted at stop: the profile is read after the server exits.
     const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'versioned-auth-cpu-profile-')) : undefined;
     const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-    const child = spawn(process.execPath, [...nodeFlags, '--expose-gc', '--require', './src/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'], {
-      cwd: options.repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = await spawnServer({
+      name: 'bench server',
+      label: 'server',
+      repoRoot: options.repoRoot,
+      args: [...nodeFlags, '--expose-gc', '--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'],
+      env: {
+        DATA_DIR: dataDir,
+        LOG_LEVEL: BENCH_LOG_LEVEL,
+        RATE_LIMIT: 'off',
+        JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+        JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
+        // Tokens are minted once at seed time; they must outlive a long run.
+        ACCESS_TOKEN_TTL: '2h',
+        BENCH_SEED_KEY: seedKey,
+        BENCH_PASSWORD: password,
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      },
+      readyPath: '/health',
+      log: options.log,
     });
-    let running = true;
-    let stopping = false;
-    let exitedAs: string | undefined;
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code, signal) => {
-        running = false;
-        if (!stopping) exitedAs = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        resolve(code);
-      }),
-    );
-    const output: string[] = [];
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        output.push(line);
-        if (output.length > 50) output.shift();
-        options.log(`[server] ${line}`);
-      }
-    };
-    child.stdout!.on('data', forward);
-    child.stderr!.on('data', forward);
-    cleanups.push(async () => {
-      stopping = true;
-      if (running) await stopChild(child, exited);
-    });
-
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitUntilServing(baseUrl, () => running, () => output.join('\n'));
+    cleanups.push(child.stop);
     return {
-      pid: child.pid!,
-      baseUrl,
+      ...child,
       database: databaseUrl ? 'postgres' : 'pglite',
       postgresDatabase,
       seedKey,
       password,
       cpuProfileDir,
-      unexpectedExit: () => exitedAs,
       stop: cleanup,
     };
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/**
+ * Starts one reference server (bench/reference/server.ts) in its own process: the bench
+ * server's node flags, except the argon2 pool's priority preload (it hashes nothing), no
+ * database, the same log level. `answer` is what its GET /me answers.
+ */
+export function startReferenceServer(
+  name: ReferenceScenario,
+  options: { repoRoot: string; answer: MeAnswer; log: (line: string) => void },
+): Promise<ChildServer> {
+  return spawnServer({
+    name: `reference server ${name}`,
+    label: name,
+    repoRoot: options.repoRoot,
+    args: ['--expose-gc', '--import', 'tsx', 'bench/reference/server.ts', name],
+    env: { LOG_LEVEL: BENCH_LOG_LEVEL, ME_ANSWER: JSON.stringify(options.answer) },
+    readyPath: '/me',
+    log: options.log,
+  });
+}
+
+interface SpawnOptions {
+  name: string;
+  /** Prefix of its forwarded output lines. */
+  label: string;
+  repoRoot: string;
+  /** node's arguments: flags, then the script and its arguments. */
+  args: string[];
+  /** Added to the inherited variables; HOST and PORT are set here. */
+  env: Record<string, string>;
+  /** Answers 200 once the server serves. */
+  readyPath: string;
+  log: (line: string) => void;
+}
+
+/** Starts a server script with node on a free port of 127.0.0.1; resolves once it serves `readyPath`. */
+async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+  );
+  Object.assign(env, { HOST: '127.0.0.1', PORT: String(port) }, options.env);
+  const child = spawn(process.execPath, options.args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let running = true;
+  let stopping = false;
+  let exitedAs: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running = false;
+      if (!stopping) exitedAs = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      resolve(code);
+    }),
+  );
+  const output: string[] = [];
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      output.push(line);
+      if (output.length > 50) output.shift();
+      options.log(`[${options.label}] ${line}`);
+    }
+  };
+  child.stdout!.on('data', forward);
+  child.stderr!.on('data', forward);
+  const stop = async () => {
+    stopping = true;
+    if (running) await stopChild(child, exited);
+  };
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilServing(options.name, `${baseUrl}${options.readyPath}`, () => running, () => output.join('\n'));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name: options.name, pid: child.pid!, baseUrl, unexpectedExit: () => exitedAs, stop };
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
@@ -142,19 +201,19 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   clearTimeout(timer);
 }
 
-async function waitUntilServing(baseUrl: string, running: () => boolean, output: () => string): Promise<void> {
+async function waitUntilServing(name: string, url: string, running: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (!running()) throw new Error(`the bench server exited during start-up:\n${output()}`);
+    if (!running()) throw new Error(`the ${name} exited during start-up:\n${output()}`);
     try {
-      const response = await fetch(`${baseUrl}/health`);
+      const response = await fetch(url);
       if (response.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the bench server did not serve /health within 60 s:\n${output()}`);
+  throw new Error(`the ${name} did not serve ${new URL(url).pathname} within 60 s:\n${output()}`);
 }
 
 /** A port nobody listens on right now (the kernel's choice). */

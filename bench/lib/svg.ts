@@ -4,6 +4,8 @@ const COLORS: Record<string, string> = {
   baseline: '#8c8c8c',
   me: '#1f6fb4',
   'me-many-tokens': '#4f9bd6',
+  'fastify-bare': '#3a9e6a',
+  'fastify-service': '#7cc39a',
   'session-lookup': '#e8831a',
   refresh: '#c9372c',
   login: '#7b4fb0',

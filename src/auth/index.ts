@@ -31,7 +31,6 @@ export function createAuthService(deps: AuthDeps) {
       device: DeviceInfo,
     ): Promise<SignedIn> => changePassword(deps, access, input, device),
     deleteAccount: (access: AccessClaims, password: string) => deleteAccount(deps, access, password),
-    verifyAccess: (token: string): AccessClaims => deps.tokens.verifyAccess(token),
   };
 }
 

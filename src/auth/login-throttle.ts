@@ -1,5 +1,5 @@
 import type { Clock } from '../config/clock.js';
-import { hashKey, type Counters } from '../db/counters.js';
+import { hashKey, type Counters } from '../rate-limit/counters.js';
 import { AuthError } from '../errors.js';
 
 /**

@@ -7,20 +7,32 @@ export interface DevKeys {
   refresh: string;
 }
 
+export interface DevKeyFile {
+  keys: DevKeys;
+  /** True when this call wrote the file; false when it was already there (an earlier start, or a process that won a race). */
+  created: boolean;
+}
+
+/** Where the development signing keys live inside `dataDir`. */
+export function devKeysPath(dataDir: string): string {
+  return join(dataDir, 'dev-keys.json');
+}
+
 /**
- * Returns the development signing keys kept in `dataDir`, generating them on first use.
+ * Returns the development signing keys kept in `dataDir`, generating them on first use, and
+ * whether this call generated them.
  * The file is written whole under a temporary name and then hard-linked into place, which
  * fails if it exists: two processes starting at once agree on one pair of keys.
  */
-export function loadOrCreateDevKeys(dataDir: string): DevKeys {
-  const file = join(dataDir, 'dev-keys.json');
+export function loadOrCreateDevKeys(dataDir: string): DevKeyFile {
+  const file = devKeysPath(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const keys = { access: randomBytes(32).toString('base64url'), refresh: randomBytes(32).toString('base64url') };
+  const generated = { access: randomBytes(32).toString('base64url'), refresh: randomBytes(32).toString('base64url') };
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(temp, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(temp, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
   try {
     linkSync(temp, file);
-    return keys;
+    return { keys: generated, created: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   } finally {
@@ -30,5 +42,5 @@ export function loadOrCreateDevKeys(dataDir: string): DevKeys {
   if (typeof stored.access !== 'string' || typeof stored.refresh !== 'string') {
     throw new Error(`${file} is not a development key file; delete it to generate new keys`);
   }
-  return { access: stored.access, refresh: stored.refresh };
+  return { keys: { access: stored.access, refresh: stored.refresh }, created: false };
 }

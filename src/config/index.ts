@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
-import { loadOrCreateDevKeys } from './dev-keys.js';
+import { devKeysPath, loadOrCreateDevKeys } from './dev-keys.js';
 import { parseDuration } from './duration.js';
 
 export type { Clock } from './clock.js';
@@ -21,7 +21,7 @@ export interface Config {
   jwt: {
     issuer: string;
     audience: string;
-    /** First key signs; every key verifies. */
+    /** First key signs; every key verifies. Empty when the variable is unset (see useDevelopmentKeys). */
     accessSecrets: string[];
     refreshSecrets: string[];
     /** Seconds. */
@@ -40,6 +40,10 @@ export interface Config {
   logLevel: string;
   passwordHashing: PasswordHashingConfig;
   clock: Clock;
+  /** The resolved DATA_DIR: the embedded database and the development keys live here. */
+  dataDir: string;
+  /** NODE_ENV=production: both key rings must come from the environment. */
+  production: boolean;
 }
 
 /** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
@@ -56,84 +60,113 @@ export class ConfigError extends Error {
   }
 }
 
-export interface LoadedConfig {
-  config: Config;
-  /** Lines the server logs once at start (never secrets). */
-  warnings: string[];
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
-/** Parses and validates the environment once; throws ConfigError on the first bad value. */
-export function loadConfig(env: NodeJS.ProcessEnv): LoadedConfig {
-  const warnings: string[] = [];
-  const read = (name: string, fallback: string): string => {
+/**
+ * Parses and validates the environment once, writing nothing; throws ConfigError on the first bad
+ * value. An unset JWT secret leaves its ring empty (refused when NODE_ENV=production).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  /** The trimmed value of `name`, or `fallback` when it is unset or blank. */
+  const envOrDefault = (name: string, fallback: string): string => {
     const value = env[name];
     return value === undefined || value.trim() === '' ? fallback : value.trim();
   };
-  const production = read('NODE_ENV', '') === 'production';
-  const dataDir = resolve(read('DATA_DIR', './data'));
+  const production = envOrDefault('NODE_ENV', '') === 'production';
+  const dataDir = resolve(envOrDefault('DATA_DIR', './data'));
 
-  const accessTtl = duration(read('ACCESS_TOKEN_TTL', '15m'), 'ACCESS_TOKEN_TTL', 1);
-  const refreshTtl = duration(read('REFRESH_TOKEN_TTL', '30d'), 'REFRESH_TOKEN_TTL', 1);
+  const accessTtl = durationSeconds(envOrDefault('ACCESS_TOKEN_TTL', '15m'), 'ACCESS_TOKEN_TTL', 1);
+  const refreshTtl = durationSeconds(envOrDefault('REFRESH_TOKEN_TTL', '30d'), 'REFRESH_TOKEN_TTL', 1);
   if (accessTtl > refreshTtl) {
     throw new ConfigError('ACCESS_TOKEN_TTL', 'must not be longer than REFRESH_TOKEN_TTL');
   }
 
-  const rest = {
-    host: read('HOST', '127.0.0.1'),
-    port: port(read('PORT', '3000')),
-    database: database(env.DATABASE_URL?.trim(), dataDir),
-    refreshReuseGrace: duration(read('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
-    rateLimit: onOff(read('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
+  // Fields are validated in the order written here; the key rings come last.
+  const config: Config = {
+    host: envOrDefault('HOST', '127.0.0.1'),
+    port: portNumber(envOrDefault('PORT', '3000')),
+    database: databaseConfig(env.DATABASE_URL?.trim(), dataDir),
+    refreshReuseGrace: durationSeconds(envOrDefault('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
+    rateLimit: oneOf(envOrDefault('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
     redisUrl: redisUrl(env.REDIS_URL?.trim()),
     redisKeyPrefix: 'versioned-auth:',
-    corsOrigins: origins(read('CORS_ORIGINS', '')),
-    cookieSecure: onOff(read('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
-    logLevel: onOff(read('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
+    corsOrigins: corsOrigins(envOrDefault('CORS_ORIGINS', '')),
+    cookieSecure: oneOf(envOrDefault('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
+    logLevel: oneOf(envOrDefault('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
     passwordHashing: OWASP_ARGON2ID,
     clock: systemClock,
+    dataDir,
+    production,
+    jwt: {
+      issuer: envOrDefault('JWT_ISSUER', 'versioned-auth'),
+      audience: envOrDefault('JWT_AUDIENCE', 'versioned-auth'),
+      accessSecrets: keyRing(env.JWT_ACCESS_SECRET, 'JWT_ACCESS_SECRET') ?? [],
+      refreshSecrets: keyRing(env.JWT_REFRESH_SECRET, 'JWT_REFRESH_SECRET') ?? [],
+      accessTtl,
+      refreshTtl,
+    },
   };
+  if (production) refuseMissingSecretsInProduction(config);
+  requireDistinctRings(config.jwt.accessSecrets, config.jwt.refreshSecrets);
+  return config;
+}
 
-  // Keys last, so a bad value elsewhere never leaves a development key file behind.
-  let accessSecrets = secrets(env.JWT_ACCESS_SECRET, 'JWT_ACCESS_SECRET');
-  let refreshSecrets = secrets(env.JWT_REFRESH_SECRET, 'JWT_REFRESH_SECRET');
-  if (!accessSecrets || !refreshSecrets) {
-    const [first, second] = [!accessSecrets && 'JWT_ACCESS_SECRET', !refreshSecrets && 'JWT_REFRESH_SECRET'].filter(
-      (name): name is string => Boolean(name),
-    );
-    if (production) {
-      throw new ConfigError(first!, `is required when NODE_ENV=production${second ? ` (and so is ${second})` : ''}`);
-    }
-    const dev = loadOrCreateDevKeys(dataDir);
-    accessSecrets ??= secrets(dev.access, 'JWT_ACCESS_SECRET')!;
-    refreshSecrets ??= secrets(dev.refresh, 'JWT_REFRESH_SECRET')!;
-    warnings.push(
-      `${[first, second].filter(Boolean).join(' and ')} not set: signing with development keys kept in ${dataDir}/dev-keys.json (never in production)`,
-    );
+/**
+ * Fills each empty key ring from `<dataDir>/dev-keys.json`, creating that file on first use, and
+ * returns the new config with one warning line (never key material); a config whose rings are
+ * both set comes back as is, with no warning. Throws ConfigError when `config.production`.
+ */
+export function useDevelopmentKeys(config: Config): { config: Config; warning?: string } {
+  const missing = missingSecrets(config);
+  if (missing.length === 0) return { config };
+  refuseMissingSecretsInProduction(config);
+
+  const { keys, created } = loadOrCreateDevKeys(config.dataDir);
+  const { jwt } = config;
+  const accessSecrets = jwt.accessSecrets.length > 0 ? jwt.accessSecrets : keyRing(keys.access, 'JWT_ACCESS_SECRET')!;
+  const refreshSecrets = jwt.refreshSecrets.length > 0 ? jwt.refreshSecrets : keyRing(keys.refresh, 'JWT_REFRESH_SECRET')!;
+  requireDistinctRings(accessSecrets, refreshSecrets);
+
+  const file = devKeysPath(config.dataDir);
+  const unset = `${missing.join(' and ')} not set`;
+  const warning = created
+    ? `${unset}: generated development keys into ${file} (never in production)`
+    : `${unset}: signing with the development keys kept in ${file} (never in production)`;
+  return { config: { ...config, jwt: { ...jwt, accessSecrets, refreshSecrets } }, warning };
+}
+
+/** Throws ConfigError naming the first empty key ring; the plugin calls it before it signs anything. */
+export function requireSigningKeys(config: Config): void {
+  const [first] = missingSecrets(config);
+  if (first) {
+    throw new ConfigError(first, 'is not set: set it, or call useDevelopmentKeys(config) before registering the plugin');
   }
+}
+
+/** The variables whose key ring is empty, access first. */
+function missingSecrets({ jwt }: Config): string[] {
+  return [
+    ...(jwt.accessSecrets.length === 0 ? ['JWT_ACCESS_SECRET'] : []),
+    ...(jwt.refreshSecrets.length === 0 ? ['JWT_REFRESH_SECRET'] : []),
+  ];
+}
+
+function refuseMissingSecretsInProduction(config: Config): void {
+  const [first, second] = missingSecrets(config);
+  if (config.production && first) {
+    throw new ConfigError(first, `is required when NODE_ENV=production${second ? ` (and so is ${second})` : ''}`);
+  }
+}
+
+/** A key that both signs access tokens and verifies refresh tokens would let one pass as the other. */
+function requireDistinctRings(accessSecrets: string[], refreshSecrets: string[]): void {
   if (accessSecrets.some((secret) => refreshSecrets.includes(secret))) {
     throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from every JWT_ACCESS_SECRET key');
   }
-
-  return {
-    warnings,
-    config: {
-      ...rest,
-      jwt: {
-        issuer: read('JWT_ISSUER', 'versioned-auth'),
-        audience: read('JWT_AUDIENCE', 'versioned-auth'),
-        accessSecrets,
-        refreshSecrets,
-        accessTtl,
-        refreshTtl,
-      },
-    },
-  };
 }
 
-function duration(value: string, name: string, min: number): number {
+function durationSeconds(value: string, name: string, min: number): number {
   const seconds = parseDuration(value);
   if (seconds === undefined) {
     throw new ConfigError(name, `${quote(value)} is not a duration (seconds, or a number with s, m, h or d)`);
@@ -142,7 +175,7 @@ function duration(value: string, name: string, min: number): number {
   return seconds;
 }
 
-function port(value: string): number {
+function portNumber(value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed < 1 || parsed > 65535) {
     throw new ConfigError('PORT', `${quote(value)} is not a port number (1-65535)`);
@@ -150,14 +183,15 @@ function port(value: string): number {
   return parsed;
 }
 
-function onOff(value: string, name: string, allowed: string[]): string {
+/** `value` lower-cased, when it is one of `allowed`. */
+function oneOf(value: string, name: string, allowed: string[]): string {
   const normalised = value.toLowerCase();
   if (!allowed.includes(normalised)) throw new ConfigError(name, `${quote(value)} must be one of ${allowed.join(', ')}`);
   return normalised;
 }
 
 /** A comma-separated key ring; each key at least 32 bytes. The value itself never appears in an error. */
-function secrets(value: string | undefined, name: string): string[] | undefined {
+function keyRing(value: string | undefined, name: string): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const keys = value.split(',').map((key) => key.trim());
   keys.forEach((key, index) => {
@@ -169,14 +203,10 @@ function secrets(value: string | undefined, name: string): string[] | undefined 
   return keys;
 }
 
-function database(url: string | undefined, dataDir: string): DatabaseConfig {
+function databaseConfig(url: string | undefined, dataDir: string): DatabaseConfig {
   if (!url) return { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') };
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
-  }
+  const parsed = parseUrl(url);
+  if (!parsed) throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError('DATABASE_URL', `scheme ${quote(parsed.protocol)} is not postgres: or postgresql:`);
   }
@@ -185,33 +215,31 @@ function database(url: string | undefined, dataDir: string): DatabaseConfig {
 
 function redisUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseUrl(url);
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
     throw new ConfigError('REDIS_URL', 'is not a redis:// or rediss:// URL');
   }
   return url;
 }
 
-function origins(value: string): string[] {
+function corsOrigins(value: string): string[] {
   if (value === '') return [];
   return value.split(',').map((origin) => {
     const trimmed = origin.trim();
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(trimmed);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || parsed.origin !== trimmed) {
+    if (parseUrl(trimmed)?.origin !== trimmed) {
       throw new ConfigError('CORS_ORIGINS', `${quote(trimmed)} is not an origin like https://app.example.com`);
     }
     return trimmed;
   });
+}
+
+/** The URL `text` spells, or undefined when it is not one. */
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Quotes a value for an error message, escaping line breaks so the message stays one line. */

@@ -14,13 +14,16 @@ export interface CookieSettings {
   secure: boolean;
   /** Origins besides the server's own that may use cookie transport. */
   allowedOrigins: ReadonlySet<string>;
+  /** The cookie's `Path`: `/auth` under the plugin's prefix. */
+  path: string;
 }
 
-export function cookieSettings(cookieSecure: boolean, corsOrigins: readonly string[]): CookieSettings {
+export function cookieSettings(cookieSecure: boolean, corsOrigins: readonly string[], path: string): CookieSettings {
   return {
     name: cookieSecure ? '__Secure-refresh_token' : 'refresh_token',
     secure: cookieSecure,
     allowedOrigins: new Set(corsOrigins),
+    path,
   };
 }
 
@@ -86,7 +89,7 @@ export function clearRefreshCookie(reply: FastifyReply, settings: CookieSettings
 }
 
 function cookieAttributes(settings: CookieSettings) {
-  return { httpOnly: true, secure: settings.secure, sameSite: 'strict', path: '/auth' } as const;
+  return { httpOnly: true, secure: settings.secure, sameSite: 'strict', path: settings.path } as const;
 }
 
 function ownOrigin(request: FastifyRequest): string | undefined {

@@ -1,38 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { JWT } from '@fastify/jwt';
 import type { Config } from '../config/index.js';
-import { AuthError } from '../errors.js';
-import { isUuid } from '../uuid.js';
-import { createJwtCodec } from './jwt.js';
+import type { AccessClaims, RefreshClaims } from './claims.js';
+import { createCodec, type TokenKind } from './codec.js';
 
-export { CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH } from './jwt.js';
+export { CLOCK_SKEW_SECONDS, type AccessClaims, type RefreshClaims } from './claims.js';
+export { MAX_TOKEN_LENGTH, jwtRegistrations, type TokenKind } from './codec.js';
 
-/** Access tokens whose verification is remembered: about 1 KiB each. */
+/** Access tokens whose verification fast-jwt remembers: about 1 KiB each. */
 export const ACCESS_CACHE_SIZE = 10_000;
-
-/** Exactly the contract's access token claims. */
-export interface AccessClaims {
-  iss: string;
-  aud: string;
-  sub: string;
-  sid: string;
-  email: string;
-  refreshTokenVersion: number;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
-/** Exactly the contract's refresh token claims; `aud` is `<audience>:refresh`. */
-export interface RefreshClaims {
-  iss: string;
-  aud: string;
-  sub: string;
-  sid: string;
-  refreshTokenVersion: number;
-  iat: number;
-  exp: number;
-  jti: string;
-}
 
 export interface SessionRef {
   userId: string;
@@ -50,11 +26,11 @@ export interface Tokens {
   verifyRefresh(token: string): RefreshClaims;
 }
 
-/** Signing and verification for both token kinds, each with its own keys, `typ` and `aud`. */
-export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
-  const { jwt, clock } = config;
-  const access = createJwtCodec<AccessClaims>(
-    {
+/** The two kinds, each with its own keys, `typ` and `aud`. */
+export function tokenKinds(jwt: Config['jwt']): { access: TokenKind; refresh: TokenKind } {
+  return {
+    access: {
+      name: 'access',
       typ: 'at+jwt',
       issuer: jwt.issuer,
       audience: jwt.audience,
@@ -62,19 +38,29 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
       claims: ['sid', 'email', 'refreshTokenVersion'],
       cacheSize: ACCESS_CACHE_SIZE,
     },
-    clock,
-  );
-  const refreshAudience = `${jwt.audience}:refresh`;
-  const refresh = createJwtCodec<RefreshClaims>(
-    {
+    refresh: {
+      name: 'refresh',
       typ: 'rt+jwt',
       issuer: jwt.issuer,
-      audience: refreshAudience,
+      audience: `${jwt.audience}:refresh`,
       secrets: jwt.refreshSecrets,
       claims: ['sid', 'refreshTokenVersion'],
     },
-    clock,
-  );
+  };
+}
+
+/**
+ * Issuing and verifying both kinds, over the @fastify/jwt namespaces registered for their
+ * keys (by `kid`, signing key first): src/plugins/tokens.ts builds it.
+ */
+export function createTokens(
+  config: Pick<Config, 'jwt' | 'clock'>,
+  jwtByKid: { access: ReadonlyMap<string, JWT>; refresh: ReadonlyMap<string, JWT> },
+): Tokens {
+  const { jwt, clock } = config;
+  const kinds = tokenKinds(jwt);
+  const access = createCodec<AccessClaims>(kinds.access, jwtByKid.access, clock);
+  const refresh = createCodec<RefreshClaims>(kinds.refresh, jwtByKid.refresh, clock);
   const nowSeconds = () => Math.floor(clock.now() / 1000);
 
   return {
@@ -83,7 +69,7 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
       const iat = nowSeconds();
       return access.sign({
         iss: jwt.issuer,
-        aud: jwt.audience,
+        aud: kinds.access.audience,
         sub: userId,
         sid: sessionId,
         email,
@@ -96,7 +82,7 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
     issueRefresh: ({ userId, sessionId, refreshTokenVersion, jti, expiresAt }) =>
       refresh.sign({
         iss: jwt.issuer,
-        aud: refreshAudience,
+        aud: kinds.refresh.audience,
         sub: userId,
         sid: sessionId,
         refreshTokenVersion,
@@ -104,29 +90,7 @@ export function createTokens(config: Pick<Config, 'jwt' | 'clock'>): Tokens {
         exp: Math.floor(expiresAt / 1000),
         jti,
       }),
-    verifyAccess: (token) => checkShape(access.verify(token), true),
-    verifyRefresh: (token) => checkShape(refresh.verify(token), false),
+    verifyAccess: access.verify,
+    verifyRefresh: refresh.verify,
   };
-}
-
-/** `users.refresh_token_version` is a PostgreSQL integer. */
-const INT4_MAX = 2 ** 31 - 1;
-
-/**
- * Signed claims are ours, but a key leaked or shared by mistake must still not smuggle odd
- * types into a database query: ids are UUIDs, the version a non-negative integer, and
- * `aud` a single string (fast-jwt would accept an array that contains ours).
- */
-function checkShape<C extends RefreshClaims | AccessClaims>(claims: C, isAccess: boolean): C {
-  const valid =
-    typeof claims.aud === 'string' &&
-    isUuid(claims.sub) &&
-    isUuid(claims.sid) &&
-    isUuid(claims.jti) &&
-    Number.isSafeInteger(claims.refreshTokenVersion) &&
-    claims.refreshTokenVersion >= 0 &&
-    claims.refreshTokenVersion <= INT4_MAX &&
-    (!isAccess || typeof (claims as AccessClaims).email === 'string');
-  if (!valid) throw new AuthError('token_invalid', 'The token is invalid');
-  return claims;
 }

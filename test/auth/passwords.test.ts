@@ -1,8 +1,7 @@
 import argon2 from 'argon2';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import { OWASP_ARGON2ID } from '../../src/config/index.js';
-import { buildTestApp, loginWith, PASSWORD, problem, register, snapshot, uniqueEmail, type TestApp } from '../helper.js';
+import { buildTestApp, loginWith, PASSWORD, problem, register, snapshot, uniqueEmail, type TestApp, buildApp } from '../helper.js';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { ConfigError, loadConfig, requireSigningKeys, useDevelopmentKeys, type Config } from '../../src/config/index.js';
 
 const ACCESS = 'access-secret-for-config-tests-0123456789';
 const REFRESH = 'refresh-secret-for-config-tests-0123456789';
@@ -25,16 +25,33 @@ function validEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { DATA_DIR: tempDataDir(), JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH, ...overrides };
 }
 
-/** Runs loadConfig and returns the ConfigError it must throw. */
-function configError(env: NodeJS.ProcessEnv): ConfigError {
+/** Runs `run` and returns the ConfigError it must throw. */
+function thrownConfigError(run: () => unknown, what: string): ConfigError {
   let thrown: unknown;
   try {
-    loadConfig(env);
+    run();
   } catch (error) {
     thrown = error;
   }
-  expect(thrown, 'loadConfig should have thrown').toBeInstanceOf(ConfigError);
+  expect(thrown, `${what} should have thrown`).toBeInstanceOf(ConfigError);
   return thrown as ConfigError;
+}
+
+/** Runs loadConfig and returns the ConfigError it must throw. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  return thrownConfigError(() => loadConfig(env), 'loadConfig');
+}
+
+/** useDevelopmentKeys leaves a config whose rings are both set alone: same object, no warning. */
+function expectNoDevelopmentKeysNeeded(config: Config): void {
+  const result = useDevelopmentKeys(config);
+  expect(result.config).toBe(config);
+  expect(result.warning).toBeUndefined();
+}
+
+/** loadConfig, then the development keys step, as a development server starts. */
+function loadWithDevelopmentKeys(env: NodeJS.ProcessEnv) {
+  return useDevelopmentKeys(loadConfig(env));
 }
 
 /** The contract for every refusal: a ConfigError for `variable`, one line that names it. */
@@ -50,9 +67,11 @@ describe('loadConfig', () => {
   describe('defaults', () => {
     it('applies the documented defaults when only the secrets are set', () => {
       const dataDir = tempDataDir();
-      const { config, warnings } = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+      const config = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
 
-      expect(warnings).toEqual([]);
+      expectNoDevelopmentKeysNeeded(config);
+      expect(config.dataDir).toBe(dataDir);
+      expect(config.production).toBe(false);
       expect(config.port).toBe(3000);
       expect(config.host).toBe('127.0.0.1');
       expect(config.jwt.issuer).toBe('versioned-auth');
@@ -70,7 +89,7 @@ describe('loadConfig', () => {
 
     it('uses an embedded PGlite database inside DATA_DIR when DATABASE_URL is unset', () => {
       const env = validEnv();
-      const { database } = loadConfig(env).config;
+      const { database } = loadConfig(env);
 
       expect(database.kind).toBe('pglite');
       if (database.kind !== 'pglite') return;
@@ -81,16 +100,16 @@ describe('loadConfig', () => {
     });
 
     it.each(['', '   '])('treats a blank DATABASE_URL (%j) as unset', (value) => {
-      expect(loadConfig(validEnv({ DATABASE_URL: value })).config.database.kind).toBe('pglite');
+      expect(loadConfig(validEnv({ DATABASE_URL: value })).database.kind).toBe('pglite');
     });
   });
 
   describe('durations', () => {
     type Read = (env: NodeJS.ProcessEnv) => number;
     const fields: [variable: string, read: Read, fallback: number][] = [
-      ['ACCESS_TOKEN_TTL', (env) => loadConfig(env).config.jwt.accessTtl, 900],
-      ['REFRESH_TOKEN_TTL', (env) => loadConfig(env).config.jwt.refreshTtl, 2_592_000],
-      ['REFRESH_REUSE_GRACE', (env) => loadConfig(env).config.refreshReuseGrace, 10],
+      ['ACCESS_TOKEN_TTL', (env) => loadConfig(env).jwt.accessTtl, 900],
+      ['REFRESH_TOKEN_TTL', (env) => loadConfig(env).jwt.refreshTtl, 2_592_000],
+      ['REFRESH_REUSE_GRACE', (env) => loadConfig(env).refreshReuseGrace, 10],
     ];
 
     describe.each(fields)('%s', (variable, read, fallback) => {
@@ -123,11 +142,11 @@ describe('loadConfig', () => {
     });
 
     it('accepts a zero REFRESH_REUSE_GRACE (no grace at all)', () => {
-      expect(loadConfig(validEnv({ REFRESH_REUSE_GRACE: '0' })).config.refreshReuseGrace).toBe(0);
+      expect(loadConfig(validEnv({ REFRESH_REUSE_GRACE: '0' })).refreshReuseGrace).toBe(0);
     });
 
     it('accepts an access token lifetime equal to the refresh token lifetime', () => {
-      const { jwt } = loadConfig(validEnv({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '3600' })).config;
+      const { jwt } = loadConfig(validEnv({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '3600' }));
       expect([jwt.accessTtl, jwt.refreshTtl]).toEqual([3600, 3600]);
     });
   });
@@ -199,7 +218,7 @@ describe('loadConfig', () => {
 
   describe('accepted values', () => {
     it('reads PORT, HOST, issuer, audience and the switches', () => {
-      const { config } = loadConfig(
+      const config = loadConfig(
         validEnv({
           PORT: '8080',
           HOST: '0.0.0.0',
@@ -221,18 +240,18 @@ describe('loadConfig', () => {
     });
 
     it('reads a comma-separated CORS_ORIGINS list, trimming spaces', () => {
-      const { corsOrigins } = loadConfig(validEnv({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' })).config;
+      const { corsOrigins } = loadConfig(validEnv({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }));
       expect(corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
     });
 
     it.each(['postgres://u@h:5432/db', 'postgresql://u:p@h:5432/db'])('uses PostgreSQL for DATABASE_URL %s', (url) => {
-      expect(loadConfig(validEnv({ DATABASE_URL: url })).config.database).toEqual({ kind: 'postgres', url });
+      expect(loadConfig(validEnv({ DATABASE_URL: url })).database).toEqual({ kind: 'postgres', url });
     });
 
     it('accepts a secret of exactly 32 bytes, counting UTF-8 bytes rather than characters', () => {
       const ascii = 'y'.repeat(32);
       const multiByte = 'é'.repeat(16); // 16 characters, 32 bytes
-      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: ascii, JWT_REFRESH_SECRET: multiByte })).config;
+      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: ascii, JWT_REFRESH_SECRET: multiByte }));
       expect(jwt.accessSecrets).toEqual([ascii]);
       expect(jwt.refreshSecrets).toEqual([multiByte]);
     });
@@ -243,12 +262,12 @@ describe('loadConfig', () => {
     const k2 = 'key-two-0123456789abcdef0123456789';
 
     it('reads a comma-separated JWT_ACCESS_SECRET as a ring whose first key signs', () => {
-      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: `${k1},${k2}` })).config;
+      const { jwt } = loadConfig(validEnv({ JWT_ACCESS_SECRET: `${k1},${k2}` }));
       expect(jwt.accessSecrets).toEqual([k1, k2]);
     });
 
     it('trims spaces around the keys of a ring', () => {
-      const { jwt } = loadConfig(validEnv({ JWT_REFRESH_SECRET: ` ${k1} , ${k2} ` })).config;
+      const { jwt } = loadConfig(validEnv({ JWT_REFRESH_SECRET: ` ${k1} , ${k2} ` }));
       expect(jwt.refreshSecrets).toEqual([k1, k2]);
     });
 
@@ -264,6 +283,36 @@ describe('loadConfig', () => {
 
     it('refuses an empty key in a ring (a trailing comma)', () => {
       expectRefusal(validEnv({ JWT_ACCESS_SECRET: `${k1},` }), 'JWT_ACCESS_SECRET');
+    });
+  });
+
+  describe('without secrets', () => {
+    it('leaves both rings empty and writes nothing, not even DATA_DIR', () => {
+      const dataDir = join(tempDataDir(), 'data');
+      const config = loadConfig({ DATA_DIR: dataDir });
+
+      expect(config.jwt.accessSecrets).toEqual([]);
+      expect(config.jwt.refreshSecrets).toEqual([]);
+      expect(config.dataDir).toBe(dataDir);
+      expect(existsSync(dataDir)).toBe(false);
+    });
+
+    it('writes nothing into an existing, empty DATA_DIR', () => {
+      const dataDir = tempDataDir();
+      loadConfig({ DATA_DIR: dataDir });
+      loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
+      expect(readdirSync(dataDir)).toEqual([]);
+    });
+
+    it('leaves only the unset ring empty', () => {
+      const { jwt } = loadConfig({ DATA_DIR: tempDataDir(), JWT_REFRESH_SECRET: REFRESH });
+      expect(jwt.accessSecrets).toEqual([]);
+      expect(jwt.refreshSecrets).toEqual([REFRESH]);
+    });
+
+    it('resolves a relative DATA_DIR to an absolute dataDir', () => {
+      expect(isAbsolute(loadConfig({ DATA_DIR: 'relative-data' }).dataDir)).toBe(true);
+      expect(isAbsolute(loadConfig({}).dataDir)).toBe(true);
     });
   });
 
@@ -286,13 +335,14 @@ describe('loadConfig', () => {
 
     it('loads with explicit distinct secrets, with no warnings and no dev-keys.json', () => {
       const dataDir = tempDataDir();
-      const { config, warnings } = loadConfig({
+      const config = loadConfig({
         NODE_ENV: 'production',
         DATA_DIR: dataDir,
         JWT_ACCESS_SECRET: ACCESS,
         JWT_REFRESH_SECRET: REFRESH,
       });
-      expect(warnings).toEqual([]);
+      expect(config.production).toBe(true);
+      expectNoDevelopmentKeysNeeded(config);
       expect(config.jwt.accessSecrets).toEqual([ACCESS]);
       expect(config.jwt.refreshSecrets).toEqual([REFRESH]);
       expect(existsSync(join(dataDir, 'dev-keys.json'))).toBe(false);
@@ -305,7 +355,7 @@ describe('loadConfig', () => {
       ['NODE_ENV=development', { NODE_ENV: 'development' }],
     ])('generates DATA_DIR/dev-keys.json readable by the owner only (%s)', (_label, env: NodeJS.ProcessEnv) => {
       const dataDir = tempDataDir();
-      const { config } = loadConfig({ DATA_DIR: dataDir, ...env });
+      const { config } = loadWithDevelopmentKeys({ DATA_DIR: dataDir, ...env });
       const file = join(dataDir, 'dev-keys.json');
 
       expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -320,10 +370,10 @@ describe('loadConfig', () => {
     });
 
     it('returns exactly one warning that names both variables and holds no key material', () => {
-      const { config, warnings } = loadConfig({ DATA_DIR: tempDataDir() });
+      const { config, warning } = loadWithDevelopmentKeys({ DATA_DIR: tempDataDir() });
 
-      expect(warnings).toHaveLength(1);
-      const [warning] = warnings;
+      expect(typeof warning).toBe('string');
+      expect(warning).not.toMatch(/[\r\n]/);
       expect(warning).toContain('JWT_ACCESS_SECRET');
       expect(warning).toContain('JWT_REFRESH_SECRET');
       for (const key of [...config.jwt.accessSecrets, ...config.jwt.refreshSecrets]) {
@@ -333,30 +383,127 @@ describe('loadConfig', () => {
 
     it('keeps the same keys across restarts with the same DATA_DIR', () => {
       const dataDir = tempDataDir();
-      const first = loadConfig({ DATA_DIR: dataDir }).config.jwt;
-      const second = loadConfig({ DATA_DIR: dataDir }).config.jwt;
+      const first = loadWithDevelopmentKeys({ DATA_DIR: dataDir }).config.jwt;
+      const second = loadWithDevelopmentKeys({ DATA_DIR: dataDir }).config.jwt;
 
       expect(second.accessSecrets).toEqual(first.accessSecrets);
       expect(second.refreshSecrets).toEqual(first.refreshSecrets);
     });
 
     it('generates different keys for a different DATA_DIR', () => {
-      const first = loadConfig({ DATA_DIR: tempDataDir() }).config.jwt;
-      const second = loadConfig({ DATA_DIR: tempDataDir() }).config.jwt;
+      const first = loadWithDevelopmentKeys({ DATA_DIR: tempDataDir() }).config.jwt;
+      const second = loadWithDevelopmentKeys({ DATA_DIR: tempDataDir() }).config.jwt;
       expect(second.accessSecrets).not.toEqual(first.accessSecrets);
     });
 
     it('fills in only the missing secret and names only that one in the warning', () => {
       const dataDir = tempDataDir();
-      const { config, warnings } = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
+      const { config, warning } = loadWithDevelopmentKeys({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS });
 
       expect(config.jwt.accessSecrets).toEqual([ACCESS]);
       expect(config.jwt.refreshSecrets).toHaveLength(1);
       expect(config.jwt.refreshSecrets[0]).not.toBe(ACCESS);
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('JWT_REFRESH_SECRET');
-      expect(warnings[0]).not.toContain('JWT_ACCESS_SECRET');
-      expect(warnings[0]).not.toContain(ACCESS);
+      expect(warning).toContain('JWT_REFRESH_SECRET');
+      expect(warning).not.toContain('JWT_ACCESS_SECRET');
+      expect(warning).not.toContain(ACCESS);
     });
+  });
+});
+
+describe('useDevelopmentKeys', () => {
+  it('generates the key file on the first call and says so, without key material', () => {
+    const dataDir = tempDataDir();
+    const loaded = loadConfig({ DATA_DIR: dataDir });
+    const { config, warning } = useDevelopmentKeys(loaded);
+    const file = join(dataDir, 'dev-keys.json');
+
+    expect(existsSync(file)).toBe(true);
+    expect(warning).toMatch(/generated/i);
+    expect(warning).toContain(file);
+    expect(warning).toMatch(/never in production/);
+    expect(warning).not.toMatch(/[\r\n]/);
+    for (const key of [...config.jwt.accessSecrets, ...config.jwt.refreshSecrets]) expect(warning).not.toContain(key);
+    // The input is left alone: a new config comes back.
+    expect(loaded.jwt.accessSecrets).toEqual([]);
+    expect(loaded.jwt.refreshSecrets).toEqual([]);
+  });
+
+  it('on a later call with the same dataDir returns the same keys and does not claim to generate them', () => {
+    const dataDir = tempDataDir();
+    const first = useDevelopmentKeys(loadConfig({ DATA_DIR: dataDir }));
+    const second = useDevelopmentKeys(loadConfig({ DATA_DIR: dataDir }));
+    const file = join(dataDir, 'dev-keys.json');
+
+    expect(second.config.jwt.accessSecrets).toEqual(first.config.jwt.accessSecrets);
+    expect(second.config.jwt.refreshSecrets).toEqual(first.config.jwt.refreshSecrets);
+    expect(second.warning).toBeDefined();
+    expect(second.warning).not.toMatch(/generat/i);
+    expect(second.warning).toContain('JWT_ACCESS_SECRET');
+    expect(second.warning).toContain('JWT_REFRESH_SECRET');
+    expect(second.warning).toContain(file);
+    expect(second.warning).toMatch(/development keys/);
+    expect(second.warning).toMatch(/never in production/);
+    expect(second.warning).not.toMatch(/[\r\n]/);
+    for (const key of [...second.config.jwt.accessSecrets, ...second.config.jwt.refreshSecrets]) {
+      expect(second.warning).not.toContain(key);
+    }
+  });
+
+  it('returns the same config, no warning and no file when both secrets are set', () => {
+    const dataDir = tempDataDir();
+    const config = loadConfig({ DATA_DIR: dataDir, JWT_ACCESS_SECRET: ACCESS, JWT_REFRESH_SECRET: REFRESH });
+    expectNoDevelopmentKeysNeeded(config);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a stored development key that equals an explicit secret of the other ring', () => {
+    const dataDir = tempDataDir();
+    const stored = 'stored-development-key-0123456789abcdef';
+    writeFileSync(join(dataDir, 'dev-keys.json'), JSON.stringify({ access: stored, refresh: REFRESH }));
+    const config = loadConfig({ DATA_DIR: dataDir, JWT_REFRESH_SECRET: stored });
+
+    const error = thrownConfigError(() => useDevelopmentKeys(config), 'useDevelopmentKeys');
+    expect(error.variable).toBe('JWT_REFRESH_SECRET');
+    expect(error.message).toBe('JWT_REFRESH_SECRET: must differ from every JWT_ACCESS_SECRET key');
+    expect(error.message).not.toContain(stored);
+  });
+
+  it.each([
+    ['both secrets', {}],
+    ['JWT_REFRESH_SECRET', { JWT_ACCESS_SECRET: ACCESS }],
+    ['JWT_ACCESS_SECRET', { JWT_REFRESH_SECRET: REFRESH }],
+  ])('refuses a production config without %s exactly as loadConfig does, writing nothing', (_missing, secrets) => {
+    const dataDir = tempDataDir();
+    const expected = configError({ NODE_ENV: 'production', DATA_DIR: dataDir, ...secrets });
+    const production = { ...loadConfig({ DATA_DIR: dataDir, ...secrets }), production: true };
+
+    const error = thrownConfigError(() => useDevelopmentKeys(production), 'useDevelopmentKeys');
+    expect(error.variable).toBe(expected.variable);
+    expect(error.message).toBe(expected.message);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('requireSigningKeys', () => {
+  const advice = 'is not set: set it, or call useDevelopmentKeys(config) before registering the plugin';
+
+  it.each([
+    ['JWT_ACCESS_SECRET', 'both are unset', {}],
+    ['JWT_ACCESS_SECRET', 'only it is unset', { JWT_REFRESH_SECRET: REFRESH }],
+    ['JWT_REFRESH_SECRET', 'only it is unset', { JWT_ACCESS_SECRET: ACCESS }],
+  ])('throws naming %s when %s', (variable, _case, secrets) => {
+    const config = loadConfig({ DATA_DIR: tempDataDir(), ...secrets });
+    const error = thrownConfigError(() => requireSigningKeys(config), 'requireSigningKeys');
+    expect(error.variable).toBe(variable);
+    expect(error.message).toBe(`${variable}: ${advice}`);
+  });
+
+  it('accepts explicit secrets', () => {
+    expect(() => requireSigningKeys(loadConfig(validEnv()))).not.toThrow();
+  });
+
+  it('accepts a config completed by useDevelopmentKeys', () => {
+    const { config } = useDevelopmentKeys(loadConfig({ DATA_DIR: tempDataDir(), JWT_ACCESS_SECRET: ACCESS }));
+    expect(() => requireSigningKeys(config)).not.toThrow();
   });
 });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import {
   bearer,
@@ -13,8 +12,7 @@ import {
   register,
   snapshot,
   testConfig,
-  uniqueEmail,
-} from '../helper.js';
+  uniqueEmail, buildApp } from '../helper.js';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import type { DatabaseConfig } from '../../src/config/index.js';
-import { createTestDatabase, onPostgres, PASSWORD, refreshWith, register, testConfig, uniqueEmail } from '../helper.js';
+import { createTestDatabase, onPostgres, PASSWORD, refreshWith, register, testConfig, uniqueEmail, buildApp } from '../helper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'versioned-auth-'));
 let drop = async () => {};

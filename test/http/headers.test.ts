@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securityHeaders } from '../../src/http/security-headers.js';
+import { securityHeaders } from '../../src/plugins/security-headers.js';
 import { bearer, buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } from '../helper.js';
 
 let t: TestApp;

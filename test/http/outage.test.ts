@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
-import { createTokens } from '../../src/tokens/index.js';
-import { bearer, PASSWORD, problem, testConfig } from '../helper.js';
+import { bearer, PASSWORD, problem, testConfig, buildApp, createTestTokens } from '../helper.js';
 
 // A PostgreSQL URL where nothing listens: every query fails to connect, as in an outage.
 const config = testConfig({ database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/unreachable' } });
@@ -32,7 +30,7 @@ afterAll(async () => {
 
 describe('while the database is unreachable', () => {
   it('still answers GET /me from the token alone', async () => {
-    const access = createTokens(config).issueAccess({
+    const access = (await createTestTokens(config)).issueAccess({
       userId: randomUUID(),
       sessionId: randomUUID(),
       refreshTokenVersion: 0,

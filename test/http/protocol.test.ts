@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
+import { SECURITY_HEADERS } from '../../src/plugins/security-headers.js';
 import { buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } from '../helper.js';
 
 let t: TestApp;

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ADDRESS_LIMIT } from '../../src/app.js';
+import { ADDRESS_LIMIT } from '../../src/plugins/rate-limit.js';
 import { LOGIN_LIMITS } from '../../src/auth/login-throttle.js';
 import {
   buildTestApp,

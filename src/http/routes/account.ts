@@ -1,18 +1,14 @@
-import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../../auth/index.js';
-import { claimsOf } from '../authenticate.js';
 import { PasswordConfirmation, problemResponses, TransportHeaders } from '../schemas.js';
-import { clearRefreshCookie, cookieTransportGuard, transportOf, type CookieSettings } from '../transport.js';
+import { clearRefreshCookie, cookieTransportGuard, transportOf } from '../transport.js';
 
 /** `DELETE /me`: the account and every session, after the password is confirmed. */
-export const accountRoutes: FastifyPluginAsync<{
-  auth: AuthService;
-  authenticate: onRequestHookHandler;
-  cookies: CookieSettings;
-}> = async (fastify, { auth, authenticate, cookies }) => {
+export const accountRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const auth = app.authService;
+  const { authenticate, claimsOf, cookies } = app.authHttp;
 
   app.delete(
     '/me',

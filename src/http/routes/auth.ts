@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preValidationHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService, DeviceInfo } from '../../auth/index.js';
+import type { DeviceInfo } from '../../auth/index.js';
 import { AuthError } from '../../errors.js';
-import { claimsOf, verifyBearer } from '../authenticate.js';
+import { verifyBearer } from '../../plugins/authenticate.js';
 import {
   Credentials,
   LogoutAllResponse,
@@ -23,15 +23,11 @@ import {
   type CookieSettings,
 } from '../transport.js';
 
-export interface AuthRoutesOptions {
-  auth: AuthService;
-  authenticate: onRequestHookHandler;
-  cookies: CookieSettings;
-}
-
 /** Sign-in, rotation, sign-out and password change, in Bearer or cookie transport. */
-export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify, { auth, authenticate, cookies }) => {
+export const authRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const auth = app.authService;
+  const { authenticate, claimsOf, cookies } = app.authHttp;
   const guard = cookieTransportGuard(cookies);
   const tokens = { 200: TokenResponse, ...problemResponses };
 
@@ -73,7 +69,9 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
         // A Bearer request is never affected by a cookie that happens to ride along.
         const bearerOnly = request.headers.authorization !== undefined && !cookieTransport;
         const token = refreshToken ?? (bearerOnly ? undefined : refreshTokenFromCookie(request, cookies));
-        await auth.logout(token ? { refreshToken: token } : { access: verifyBearer(auth, request) });
+        if (token) return auth.logout({ refreshToken: token });
+        request.bearerCredential = true;
+        await auth.logout({ access: verifyBearer(app.authTokens, request) });
       });
       if (cookieTransport) clearRefreshCookie(reply, cookies);
       return reply.code(204).send(null);

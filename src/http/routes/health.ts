@@ -3,7 +3,8 @@ import { AuthError } from '../../errors.js';
 import { problemResponses, Status } from '../schemas.js';
 
 /** Liveness (`/health`, the process serves) and readiness (`/ready`, the database answers). */
-export const healthRoutes: FastifyPluginAsync<{ ping: () => Promise<void> }> = async (app, { ping }) => {
+export const healthRoutes: FastifyPluginAsync = async (app) => {
+  const { ping } = app.authDatabase;
   app.get('/health', { schema: { response: { 200: Status } } }, () => ({ status: 'ok' }));
 
   app.get('/ready', { schema: { response: { 200: Status, ...problemResponses } } }, async () => {

@@ -1,16 +1,13 @@
-import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../../auth/index.js';
-import { claimsOf } from '../authenticate.js';
 import { problemResponses, SessionList, SessionParams } from '../schemas.js';
 
 /** Device management: list the caller's sessions and sign one out. */
-export const sessionRoutes: FastifyPluginAsync<{ auth: AuthService; authenticate: onRequestHookHandler }> = async (
-  fastify,
-  { auth, authenticate },
-) => {
+export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const auth = app.authService;
+  const { authenticate, claimsOf } = app.authHttp;
 
   app.get(
     '/auth/sessions',

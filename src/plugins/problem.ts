@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
 import { SECURITY_HEADER_LINES, SECURITY_HEADERS } from './security-headers.js';
@@ -43,41 +44,58 @@ export interface Problem {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** The single place where errors become HTTP answers: problem+json with the contract's `code`. */
-export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => send(request, reply, 'not_found'));
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof AuthError) {
-      if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-      return send(request, reply, error.code, error.errors);
-    }
-    if (error.validation) {
-      const errors = error.validation.map((issue) => ({
-        path: fieldPath(error.validationContext, issue.instancePath, issue.params),
-        message: issue.message ?? 'is invalid',
-      }));
-      return send(request, reply, 'validation_failed', errors);
-    }
-    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    if (mapped) return send(request, reply, mapped);
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
-      return send(request, reply, 'service_unavailable');
-    }
-    request.log.error({ err: error }, 'unexpected error');
-    return send(request, reply, 'internal_error');
-  });
+/**
+ * The single place where errors become HTTP answers: problem+json with the contract's
+ * `code`, for every route of the context it is registered in (and its 404s when that
+ * context has a prefix of its own; a host owns the 404s of its root).
+ */
+export default fp<{ notFound: boolean }>(
+  async (app, { notFound }) => {
+    if (notFound) app.setNotFoundHandler(notFoundProblem);
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof AuthError) {
+        if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+        return send(request, reply, error.code, error.errors);
+      }
+      if (error.validation) {
+        const errors = error.validation.map((issue) => ({
+          path: fieldPath(error.validationContext, issue.instancePath, issue.params),
+          message: issue.message ?? 'is invalid',
+        }));
+        return send(request, reply, 'validation_failed', errors);
+      }
+      const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+      if (mapped) return send(request, reply, mapped);
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ err: error }, 'database unavailable');
+        return send(request, reply, 'service_unavailable');
+      }
+      request.log.error({ err: error }, 'unexpected error');
+      return send(request, reply, 'internal_error');
+    });
+  },
+  { name: 'versioned-auth-problem', fastify: '5.x' },
+);
+
+/** A 404 `not_found` in problem+json, with the security headers; the server uses it for its root too. */
+export function notFoundProblem(request: FastifyRequest, reply: FastifyReply) {
+  reply.headers(SECURITY_HEADERS);
+  return send(request, reply, 'not_found');
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, errors?: FieldError[]) {
+/** The problem+json answer for `code`; 401s to a Bearer credential carry `WWW-Authenticate`. */
+export function sendProblem(reply: FastifyReply, code: ErrorCode, bearer: boolean, errors?: FieldError[]) {
   const { status, title } = PROBLEMS[code];
   if (code === 'service_unavailable') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  if (status === 401 && request.bearer) {
+  if (status === 401 && bearer) {
     reply.header('www-authenticate', code === 'token_missing' ? 'Bearer' : 'Bearer error="invalid_token"');
   }
   const problem: Problem = { type: 'about:blank', status, title, code, ...(errors ? { errors } : {}) };
   return reply.code(status).type('application/problem+json').send(problem);
 }
+
+const send = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, errors?: FieldError[]) =>
+  sendProblem(reply, code, request.bearerCredential === true, errors);
 
 /** A JSON pointer to the offending field, including the one a `required` rule found missing. */
 function fieldPath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {

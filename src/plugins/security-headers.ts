@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
 /** Headers fitting a JSON API: nothing may frame, script or sniff a response. */
@@ -36,14 +36,17 @@ export const SECURITY_HEADER_LINES = Object.entries(SECURITY_HEADERS)
   .join('');
 
 /**
- * Sets the security headers on every routed answer, errors and 404s included, from one
- * plain hook. (@fastify/helmet rebuilds helmet's middleware chain on every request, in two
- * async hooks: 7 % of the server's CPU time on GET /me.) Answers refused before routing
- * add them themselves (src/http/problem.ts).
+ * Sets the security headers on every answer of the context it is registered in, errors and
+ * 404s included, from one plain hook. (@fastify/helmet rebuilds helmet's middleware chain on
+ * every request, in two async hooks: 7 % of the server's CPU time on GET /me.) Answers
+ * refused before routing add them themselves (src/plugins/problem.ts).
  */
-export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
-    done();
-  });
-}
+export default fp(
+  async (app) => {
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(SECURITY_HEADERS);
+      done();
+    });
+  },
+  { name: 'versioned-auth-security-headers', fastify: '5.x' },
+);

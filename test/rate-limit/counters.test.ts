@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryCounters, createRedisCounters, failOpen, type Counters } from '../../src/db/counters.js';
+import { createMemoryCounters, createRedisCounters, failOpen, type Counters } from '../../src/rate-limit/counters.js';
 import { deleteRedisKeys, TEST_REDIS_URL, testClock, testRedisPrefix, YEAR_MS, type TestClock } from '../helper.js';
 
 const prefix = testRedisPrefix();

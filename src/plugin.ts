@@ -1,0 +1,114 @@
+import cookie from '@fastify/cookie';
+import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { requireSigningKeys, type Config } from './config/index.js';
+import type { Database } from './db/client.js';
+import { accountRoutes } from './http/routes/account.js';
+import { authRoutes } from './http/routes/auth.js';
+import { healthRoutes } from './http/routes/health.js';
+import { meRoutes } from './http/routes/me.js';
+import { sessionRoutes } from './http/routes/sessions.js';
+import { cookieSettings, type CookieSettings } from './http/transport.js';
+import { serializeError } from './http/logging.js';
+import authService from './plugins/auth-service.js';
+import { createAuthenticate } from './plugins/authenticate.js';
+import cors from './plugins/cors.js';
+import database from './plugins/database.js';
+import jsonBody from './plugins/json-body.js';
+import problem from './plugins/problem.js';
+import rateLimit from './plugins/rate-limit.js';
+import securityHeaders from './plugins/security-headers.js';
+import tokens from './plugins/tokens.js';
+import type { AccessClaims } from './tokens/index.js';
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    /** `request.user` on a route guarded by `app.authenticate`: the verified access token's claims. */
+    user: AccessClaims;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** onRequest hook: verifies the Bearer access token (no database read) and sets `request.user`, or answers 401. */
+    authenticate: onRequestHookHandler;
+    /** What our own route files read: the guard, the claims it set, the refresh cookie's settings. */
+    authHttp: {
+      authenticate: onRequestHookHandler;
+      claimsOf(request: FastifyRequest): AccessClaims;
+      cookies: CookieSettings;
+    };
+  }
+}
+
+export interface VersionedAuthOptions {
+  /** From `loadConfig(process.env)` (with `useDevelopmentKeys` in development). */
+  config: Config;
+  /** An open database of `openDatabase`, owned (and closed) by the caller; migrated all the same. */
+  database?: Database;
+  /** Moves every route of ours under it (`/api` → `/api/auth/login`), the refresh cookie's `Path` too. */
+  prefix?: string;
+  /** The names of what the plugin gives the host, for a host that already uses them. */
+  decorators?: { authenticate?: string; user?: string };
+}
+
+/**
+ * versioned-auth as a Fastify plugin. The host gets `authenticate` and `request.user`;
+ * everything else (routes, JSON-only parsing, problem+json errors, CORS, security headers,
+ * rate limits, @fastify/jwt) lives in an encapsulated context and governs only our routes.
+ */
+const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, options) => {
+  const { config } = options;
+  if (!config?.jwt) throw new Error('versioned-auth: the `config` option is required (loadConfig(process.env))');
+  requireSigningKeys(config);
+  const prefix = normalisePrefix(options.prefix);
+  const names = { authenticate: 'authenticate', user: 'user', ...options.decorators };
+  host.decorateRequest(names.user, null);
+
+  await host.register(
+    async (app) => {
+      await app.register(database, { config: config.database, database: options.database });
+      await app.register(tokens, { config });
+      await app.register(rateLimit, { config });
+      await app.register(authService, { config });
+      await app.register(problem, { notFound: prefix !== '' });
+      await app.register(jsonBody);
+      await app.register(securityHeaders);
+      await app.register(cors, { origins: config.corsOrigins });
+
+      host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false));
+      app.decorateRequest('bearerCredential', false);
+      app.decorate('authHttp', {
+        authenticate: createAuthenticate(app.authTokens, names.user, true),
+        claimsOf: (request: FastifyRequest) => {
+          const claims = (request as unknown as Record<string, AccessClaims | null>)[names.user];
+          if (!claims) throw new Error('route is missing the authenticate hook');
+          return claims;
+        },
+        cookies: cookieSettings(config.cookieSecure, config.corsOrigins, `${prefix}/auth`),
+      });
+
+      await app.register(healthRoutes);
+      // GET /me has a scope of its own: no cookie parsing or writing, no rate limiter on the hot path.
+      await app.register(meRoutes);
+      await app.register(async (scope) => {
+        await scope.authRateLimit.limitByAddress(scope);
+        await scope.register(cookie, { hook: false });
+        await scope.register(authRoutes);
+        await scope.register(sessionRoutes);
+        await scope.register(accountRoutes);
+      });
+    },
+    // Errors our routes log go through the serializer that drops a failed query's parameters.
+    { prefix, logSerializers: { err: serializeError as unknown as (error: unknown) => string } },
+  );
+};
+
+/** `''`, or `/segment…` without a trailing slash. */
+function normalisePrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '' || prefix === '/') return '';
+  if (!/^\/[A-Za-z0-9._~\-/]*[^/]$/.test(prefix)) throw new Error(`versioned-auth: prefix ${JSON.stringify(prefix)} must look like /api`);
+  return prefix;
+}
+
+export default fp(versionedAuth, { name: 'versioned-auth', fastify: '5.x' });

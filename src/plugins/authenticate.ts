@@ -1,0 +1,48 @@
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import { AuthError } from '../errors.js';
+import type { AccessClaims, Tokens } from '../tokens/index.js';
+import { sendProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's credential is a Bearer token: its 401s carry `WWW-Authenticate` (our routes only). */
+    bearerCredential: boolean;
+  }
+}
+
+/**
+ * The access token of `Authorization: Bearer <token>` (scheme case-insensitive), verified:
+ * signature and claims only, no database read. Throws `token_missing` when there is no header.
+ */
+export function verifyBearer(tokens: Tokens, request: FastifyRequest): AccessClaims {
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') throw new AuthError('token_missing', 'Authentication required');
+  if (header.length <= 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
+    throw new AuthError('token_invalid', 'The token is invalid');
+  }
+  return tokens.verifyAccess(header.slice(7));
+}
+
+/**
+ * The protected-request hook: synchronous, no promise, no database. Sets
+ * `request[userProperty]` to the verified claims, or answers the 401 itself in problem+json
+ * (on a host's routes no error handler of ours would). `ownRoutes` also marks the request
+ * so that later 401s from our handlers carry `WWW-Authenticate`.
+ */
+export function createAuthenticate(tokens: Tokens, userProperty: string, ownRoutes: boolean): onRequestHookHandler {
+  return function authenticate(request, reply, done) {
+    // Answers to a credential are the user's own: no shared or browser cache keeps them.
+    reply.header('cache-control', 'no-store');
+    if (ownRoutes) request.bearerCredential = true;
+    let claims: AccessClaims;
+    try {
+      claims = verifyBearer(tokens, request);
+    } catch (error) {
+      if (!(error instanceof AuthError)) return done(error as Error);
+      sendProblem(reply, error.code, true);
+      return;
+    }
+    (request as unknown as Record<string, unknown>)[userProperty] = claims;
+    done();
+  };
+}

@@ -1,0 +1,24 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyServerOptions } from 'fastify';
+import type { Config } from './config/index.js';
+import { loggerOptions } from './http/logging.js';
+import { clientErrorHandler, frameworkErrors } from './plugins/problem.js';
+
+/**
+ * What no plugin can set: Fastify server options behind some of our guarantees. A host
+ * that leaves them out still gets working routes and `authenticate`, but gives up:
+ * request ids that are random UUIDs (`genReqId`), problem+json answers to URLs that do not
+ * decode and to requests Node's HTTP parser refuses (`frameworkErrors`,
+ * `clientErrorHandler`), refusal of wrongly typed JSON instead of coercion and every field
+ * error listed (Ajv), and pino with our redaction of credentials (`logger`, at
+ * `LOG_LEVEL`; a host passing its own logger keeps its own).
+ */
+export function serverOptions(config: Pick<Config, 'logLevel'>) {
+  return {
+    logger: loggerOptions({ level: config.logLevel }),
+    genReqId: () => randomUUID(),
+    frameworkErrors,
+    clientErrorHandler,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: true } },
+  } satisfies FastifyServerOptions;
+}

@@ -1,0 +1,132 @@
+import type { FastifyJWTOptions, JWT } from '@fastify/jwt';
+import type { Clock } from '../config/clock.js';
+import { checkTimes, hasContractShape, tokenInvalid } from './claims.js';
+import { keyRing } from './key-ring.js';
+
+/** Anything longer is not one of our tokens; refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+/** One kind of token (access or refresh): its keys, header `typ` and claims. */
+export interface TokenKind {
+  name: 'access' | 'refresh';
+  /** Header `typ`, e.g. `at+jwt`. */
+  typ: string;
+  issuer: string;
+  audience: string;
+  /** Newest first: the first signs, all verify. */
+  secrets: readonly string[];
+  /** Claims every token of this kind must carry, besides the registered ones. */
+  claims: readonly string[];
+  /** Verified tokens fast-jwt remembers (by their exact string); none when absent. */
+  cacheSize?: number;
+}
+
+export interface JwtCodec<Claims> {
+  sign(claims: Claims): string;
+  /** Returns the claims of a valid token or throws AuthError `token_invalid` / `token_expired`. */
+  verify(token: string): Claims;
+}
+
+/** One @fastify/jwt registration: a namespace (one verifier, one signer) per key. */
+export interface JwtRegistration {
+  kid: string;
+  options: FastifyJWTOptions & { namespace: string };
+}
+
+/** Registered claims we always set and always require. */
+const REGISTERED = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'];
+
+/**
+ * The @fastify/jwt options for each key of a kind. A namespace per key keeps every
+ * verifier synchronous and built once (a secret given as a function makes @fastify/jwt
+ * asynchronous, and per-call options build a new verifier on every call).
+ */
+export function jwtRegistrations(kind: TokenKind, namespacePrefix: string): JwtRegistration[] {
+  return keyRing(kind.secrets).map(({ kid, secret }) => ({
+    kid,
+    options: {
+      namespace: `${namespacePrefix}${kind.name}:${kid}`,
+      secret,
+      sign: { algorithm: 'HS256', kid, typ: kind.typ },
+      verify: {
+        algorithms: ['HS256'],
+        checkTyp: kind.typ,
+        allowedIss: kind.issuer,
+        allowedAud: kind.audience,
+        requiredClaims: [...REGISTERED, ...kind.claims],
+        // fast-jwt fixes its clock when the verifier is built: times are checked against the
+        // injected clock in checkTimes instead, on every call, cached or not.
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
+        cache: kind.cacheSize ?? false,
+        // fast-jwt warns that a custom cache key is a risk when two tokens can share one.
+        // The key here is the whole token string, so no two tokens ever do; and a hit is as
+        // cheap as a Map lookup instead of a hash of the token on every request.
+        cacheKeyBuilder: (token: string) => token,
+      },
+    },
+  }));
+}
+
+/**
+ * Signs with the first key's namespace and verifies with the namespace of the token's key.
+ * The few lines here are only where the contract is stricter than fast-jwt: a length cap,
+ * one spelling per signature, times on the injected clock, and the claims' shapes.
+ */
+export function createCodec<Claims extends object>(kind: TokenKind, byKid: ReadonlyMap<string, JWT>, clock: Clock): JwtCodec<Claims> {
+  const [signer] = byKid.values();
+  if (!signer) throw new Error(`no ${kind.name} token key`);
+  // Our own tokens carry exactly the header our signer writes for their key: one Map lookup
+  // of that segment picks the verifier; any other header is picked by its `kid`.
+  const byHeader = new Map([...byKid.values()].map((jwt) => [headerSegment(jwt.sign({})), jwt]));
+  const isAccess = kind.name === 'access';
+
+  return {
+    sign: (claims) => signer.sign(claims),
+    verify(token) {
+      if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token)) throw tokenInvalid();
+      const header = headerSegment(token);
+      const verifier = byHeader.get(header) ?? byKid.get(kidOf(header));
+      if (!verifier) throw tokenInvalid();
+      let claims: Record<string, unknown>;
+      try {
+        claims = verifier.verify<Record<string, unknown>>(token);
+      } catch {
+        throw tokenInvalid();
+      }
+      checkTimes(claims, Math.floor(clock.now() / 1000));
+      // fast-jwt's cache hands back the same object for the same token: frozen once it has
+      // passed the shape check, so a cache hit skips that check and nobody can alter it.
+      if (!Object.isFrozen(claims)) {
+        if (!hasContractShape(claims, isAccess)) throw tokenInvalid();
+        Object.freeze(claims);
+      }
+      return claims as Claims;
+    },
+  };
+}
+
+/** An HMAC-SHA256 signature in unpadded base64url. */
+const SIGNATURE_LENGTH = 43;
+/**
+ * The last of 43 characters carries 4 bits of the MAC and 2 unused ones; a decoder ignores
+ * those, so 4 strings (fast-jwt accepts all of them) would carry one signature. Only the
+ * one with the unused bits at 0 is accepted, so a token has exactly one spelling.
+ */
+const CANONICAL_LAST = new Set('AEIMQUYcgkosw048');
+
+function canonicalSignature(token: string): boolean {
+  return token.length - token.lastIndexOf('.') - 1 === SIGNATURE_LENGTH && CANONICAL_LAST.has(token[token.length - 1]!);
+}
+
+const headerSegment = (token: string) => token.slice(0, token.indexOf('.'));
+
+/** The `kid` of a header segment; only picks the verifier, which then checks everything. */
+function kidOf(header: string): string {
+  try {
+    const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown })?.kid;
+    return typeof kid === 'string' ? kid : '';
+  } catch {
+    return '';
+  }
+}
