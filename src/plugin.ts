@@ -9,7 +9,6 @@ import { healthRoutes } from './http/routes/health.js';
 import { meRoutes } from './http/routes/me.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { cookieSettings, type CookieSettings } from './http/transport.js';
-import { serializeError } from './http/logging.js';
 import authService from './plugins/auth-service.js';
 import { createAuthenticate } from './plugins/authenticate.js';
 import cors from './plugins/cors.js';
@@ -99,8 +98,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
         await scope.register(accountRoutes);
       });
     },
-    // Errors our routes log go through the serializer that drops a failed query's parameters.
-    { prefix, logSerializers: { err: serializeError as unknown as (error: unknown) => string } },
+    { prefix },
   );
 };
 

@@ -1,11 +1,15 @@
 /// <reference lib="dom" />
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium, servePage } from './browser/chromium.js';
-import { buildTestApp, PASSWORD, register, uniqueEmail, type TestApp } from './helper.js';
+import { ACCESS_SECRET, buildTestApp, createTestDatabase, PASSWORD, REFRESH_SECRET, register, uniqueEmail, type TestApp } from './helper.js';
 
 /** The README's client snippets, run as written; only the API address is swapped for the test server's. */
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -107,6 +111,77 @@ describe.skipIf(!chromiumAvailable)('README SPA snippet in headless Chromium', (
     await tab.evaluate(() => signOut());
     expect(await tab.evaluate(() => refresh())).toBe(false);
   });
+});
+
+describe('README "Build your API on it"', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const project = mkdtempSync(join(tmpdir(), 'versioned-auth-host-'));
+  let drop = async () => {};
+  afterAll(async () => {
+    await drop();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('runs as written in a project that installed versioned-auth: its own route, 200, 401 and token_revoked after logout-all', async () => {
+    // A team's project: versioned-auth installed (a link to this package, as `npm install <path>` makes), fastify beside it.
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(root, join(project, 'node_modules', 'versioned-auth'), 'dir');
+    symlinkSync(join(root, 'node_modules', 'fastify'), join(project, 'node_modules', 'fastify'), 'dir');
+    const code = snippet("import Fastify from 'fastify';");
+    const runnable = code.replace('await app.listen({ port: 3000 });', "await app.listen({ port: 0, host: '127.0.0.1' });");
+    expect(runnable).not.toBe(code);
+    writeFileSync(join(project, 'server.mjs'), runnable);
+
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: join(project, 'data'),
+      JWT_ACCESS_SECRET: ACCESS_SECRET,
+      JWT_REFRESH_SECRET: REFRESH_SECRET,
+    };
+    const testDb = await createTestDatabase();
+    drop = testDb.drop;
+    if (testDb.config.kind === 'postgres') env.DATABASE_URL = testDb.config.url;
+    const proc = spawn(process.execPath, ['server.mjs'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout!.on('data', (chunk) => (output += chunk));
+    proc.stderr!.on('data', (chunk) => (output += chunk));
+    try {
+      const api = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the example did not listen: ${output}`)), 30_000);
+        proc.stdout!.on('data', () => {
+          const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+          if (listening) resolve((clearTimeout(timer), listening[1]!));
+        });
+        proc.on('exit', (exitCode) => reject(new Error(`the example exited with ${exitCode}: ${output}`)));
+      });
+      const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+      const registered = await post('/auth/register', { email: uniqueEmail('host-example'), password: PASSWORD });
+      expect(registered.status).toBe(201);
+      const { accessToken, refreshToken, user } = await registered.json();
+      const auth = { authorization: `Bearer ${accessToken}` };
+
+      const orders = await fetch(`${api}/orders`, { headers: auth });
+      expect(orders.status).toBe(200);
+      expect(await orders.json()).toEqual({ owner: user.id });
+
+      const anonymous = await fetch(`${api}/orders`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
+      expect((await anonymous.json()).code).toBe('token_missing');
+
+      expect((await fetch(`${api}/auth/logout-all`, { method: 'POST', headers: auth })).status).toBe(200);
+      const refreshed = await post('/auth/refresh', { refreshToken });
+      expect(refreshed.status).toBe(401);
+      expect((await refreshed.json()).code).toBe('token_revoked');
+      // Whatever the host's logger prints, the credentials are not in it.
+      expect(output).not.toContain(accessToken);
+      expect(output).not.toContain(refreshToken);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }, 90_000);
 });
 
 // The snippet's functions, as the page sees them once its script has run.

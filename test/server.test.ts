@@ -91,6 +91,8 @@ describe('the server process', () => {
     expect(results.map((r) => r.status)).toEqual(Array(6).fill(201));
     expect(await server.exited).toBe(0);
     expect(server.lines.some((l) => l.includes('shutting down'))).toBe(true);
+    // fast-jwt's warning about a custom cache key says nothing true of ours (the whole token).
+    expect(server.stderr()).not.toContain('cacheKeyBuilder');
     // Stopped accepting: nothing listens any more.
     await expect(fetch(`${base}/health`)).rejects.toThrow();
   }, 60_000);
@@ -108,6 +110,8 @@ describe('the server process', () => {
       expect(nice.filter((n) => n === 19)).toHaveLength(3);
       expect(nice.every((n) => n === 0 || n === 19)).toBe(true);
       expect(server.lines.some((l) => l.includes('"lowPriorityThreads":3'))).toBe(true);
+      // No keys in the environment: development keys, generated on this first start.
+      expect(server.lines.some((l) => l.includes('generated development keys into'))).toBe(true);
       // argon2 on the lowered pool still answers.
       const res = await fetch(`http://127.0.0.1:${port}/auth/register`, {
         method: 'POST',

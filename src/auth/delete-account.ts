@@ -6,7 +6,7 @@ import { reauthenticate } from './reauthenticate.js';
 
 /** Deletes the account and all its sessions; every refresh token of the user dies with the row. */
 export async function deleteAccount(deps: AuthDeps, access: AccessClaims, password: string): Promise<void> {
-  const user = await reauthenticate(deps, access.sub, password, '/password');
+  const user = await reauthenticate(deps, access, password, '/password');
   if (!(await createUsersRepository(deps.db).delete(user.id, user.passwordHash))) {
     throw invalidCredentials();
   }

@@ -66,13 +66,14 @@ export function createUsersRepository(db: Db) {
     /**
      * Logout-everywhere. One atomic statement: from its commit on, every refresh token
      * carrying an older version fails the rotation compare-and-swap on every instance.
-     * Returns the new version, or undefined when the user no longer exists.
+     * Bumps only from `fromVersion` (the caller's token's); returns the new version, or
+     * undefined when the user no longer exists or is already past that version.
      */
-    async bumpRefreshTokenVersion(id: string, now: Date): Promise<number | undefined> {
+    async bumpRefreshTokenVersion(id: string, fromVersion: number, now: Date): Promise<number | undefined> {
       const [row] = await db
         .update(users)
         .set({ refreshTokenVersion: sql`${users.refreshTokenVersion} + 1`, updatedAt: now })
-        .where(eq(users.id, id))
+        .where(and(eq(users.id, id), eq(users.refreshTokenVersion, fromVersion)))
         .returning({ refreshTokenVersion: users.refreshTokenVersion });
       return row?.refreshTokenVersion;
     },

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
+import { serializeError } from '../http/logging.js';
 import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
 import { SECURITY_HEADER_LINES, SECURITY_HEADERS } from './security-headers.js';
 
@@ -66,11 +67,14 @@ export default fp<{ notFound: boolean }>(
       }
       const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
       if (mapped) return send(request, reply, mapped);
+      // Serialized here, not by the logger, so a host's own logger never sees a failed
+      // query's parameters either. (A per-context `logSerializers` would do the same at the
+      // price of a slower child logger on every request, GET /me included.)
       if (isDatabaseUnavailable(error)) {
-        request.log.warn({ err: error }, 'database unavailable');
+        request.log.warn({ err: serializeError(error) }, 'database unavailable');
         return send(request, reply, 'service_unavailable');
       }
-      request.log.error({ err: error }, 'unexpected error');
+      request.log.error({ err: serializeError(error) }, 'unexpected error');
       return send(request, reply, 'internal_error');
     });
   },

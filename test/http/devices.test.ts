@@ -152,8 +152,10 @@ describe('GET /auth/sessions', () => {
     const phone = await loginOn(laptop.email, PHONE);
     const res = await t.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(laptop.accessToken) });
     expect(res.statusCode).toBe(200);
-    // The old access token still works (self-contained) but its session is not live any more.
-    expect(await listed(phone.accessToken)).toEqual([]);
+    // The old access token is refused here: this route reads the database, which knows the version moved on.
+    const stale = await t.app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(phone.accessToken) });
+    expect(stale.statusCode).toBe(401);
+    expect(problem(stale).code).toBe('token_revoked');
     t.clock.advance(1);
     const tablet = await loginOn(laptop.email, TABLET);
     const after = await listed(tablet.accessToken);
