@@ -25,6 +25,7 @@ import { ConfigError, loadConfig, useDevelopmentKeys, type Config } from '../src
 import { openDatabase, type Database } from '../src/db/client.js';
 import { sessions, users } from '../src/db/schema.js';
 import { AuthError } from '../src/errors.js';
+import { HttpError } from '../src/http/errors.js';
 import { Me } from '../src/http/schemas.js';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
 import tokensPlugin from '../src/plugins/tokens.js';
@@ -90,7 +91,7 @@ async function benchRoutes(app: FastifyInstance, database: Database, config: Con
     },
     async (request) => {
       const id = request.headers['x-session-id'];
-      if (typeof id !== 'string' || !UUID.test(id)) throw new AuthError('token_missing', 'Session id required');
+      if (typeof id !== 'string' || !UUID.test(id)) throw new HttpError('token_missing', 'Session id required');
       const [row] = await lookup.execute({ id });
       if (!row || row.revokedAt !== null || row.expiresAt.getTime() <= config.clock.now()) {
         throw new AuthError('token_revoked', 'The session is no longer valid');
@@ -103,7 +104,7 @@ async function benchRoutes(app: FastifyInstance, database: Database, config: Con
   // authenticate hook, so the cost of verifying the token separates from the cost of its bytes.
   const fixed = { id: randomUUID(), email: 'someone@bench.example.com', sessionId: randomUUID() };
   app.get('/bench/me-unverified', { schema: { response: { 200: Me } } }, (request) => {
-    if (!request.headers.authorization) throw new AuthError('token_missing', 'Authentication required');
+    if (!request.headers.authorization) throw new HttpError('token_missing', 'Authentication required');
     return fixed;
   });
 

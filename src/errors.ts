@@ -1,21 +1,14 @@
-/** The contract's stable, machine-readable error codes. */
-export type ErrorCode =
+/** The domain's stable, machine-readable refusal codes (the HTTP layer adds its own: src/http/errors.ts). */
+export type DomainErrorCode =
   | 'validation_failed'
-  | 'invalid_json'
-  | 'token_missing'
   | 'token_invalid'
   | 'token_expired'
   | 'token_revoked'
   | 'refresh_token_reused'
   | 'invalid_credentials'
-  | 'csrf_rejected'
   | 'not_found'
   | 'email_taken'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'service_unavailable'
-  | 'internal_error';
+  | 'rate_limited';
 
 export interface FieldError {
   /** JSON pointer into the request part, e.g. `/email`. */
@@ -23,14 +16,14 @@ export interface FieldError {
   message: string;
 }
 
-/** A refusal the client can act on. Mapped to HTTP in exactly one place (src/http/problem.ts). */
+/** A refusal the client can act on. Mapped to HTTP in exactly one place (src/plugins/problem.ts). */
 export class AuthError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: DomainErrorCode,
     message: string = code,
     readonly errors?: FieldError[],
-    /** Seconds the client should wait, for `rate_limited`. */
-    readonly retryAfter?: number,
+    /** For `rate_limited`: when the refused attempt may be made again, ms since the epoch. */
+    readonly retryAt?: number,
   ) {
     super(message);
     this.name = 'AuthError';

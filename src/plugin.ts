@@ -70,7 +70,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       await app.register(tokens, { config });
       await app.register(rateLimit, { config });
       await app.register(authService, { config });
-      await app.register(problem, { notFound: prefix !== '' });
+      await app.register(problem, { notFound: prefix !== '', clock: config.clock });
       await app.register(jsonBody);
       await app.register(securityHeaders);
       await app.register(cors, { origins: config.corsOrigins });

@@ -31,8 +31,7 @@ export function createLoginThrottle(counters: Counters, clock: Clock): LoginThro
     return { account: `login:account:${account}`, pair: `login:pair:${account}:${address}` };
   };
   const refuse = (resetAt: number) => {
-    const retryAfter = Math.max(1, Math.ceil((resetAt - clock.now()) / 1000));
-    return new AuthError('rate_limited', 'Too many failed sign-in attempts', undefined, retryAfter);
+    return new AuthError('rate_limited', 'Too many failed sign-in attempts', undefined, resetAt);
   };
   return {
     async check(email, address) {

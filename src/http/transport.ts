@@ -1,7 +1,7 @@
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { SignedIn } from '../auth/index.js';
-import { AuthError } from '../errors.js';
+import { HttpError } from './errors.js';
 
 /** How the client carries its refresh token: in the JSON body (mobile) or an HttpOnly cookie (SPA). */
 export type Transport = 'bearer' | 'cookie';
@@ -100,4 +100,4 @@ function ownOrigin(request: FastifyRequest): string | undefined {
   }
 }
 
-const csrfRejected = () => new AuthError('csrf_rejected', 'Cross-site request rejected');
+const csrfRejected = () => new HttpError('csrf_rejected', 'Cross-site request rejected');

@@ -1,5 +1,6 @@
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AuthError } from '../errors.js';
+import { HttpError } from '../http/errors.js';
 import type { AccessClaims, Tokens } from '../tokens/index.js';
 import { sendProblem } from './problem.js';
 
@@ -16,7 +17,7 @@ declare module 'fastify' {
  */
 export function verifyBearer(tokens: Tokens, request: FastifyRequest): AccessClaims {
   const header = request.headers.authorization;
-  if (header === undefined || header === '') throw new AuthError('token_missing', 'Authentication required');
+  if (header === undefined || header === '') throw new HttpError('token_missing', 'Authentication required');
   if (header.length <= 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
     throw new AuthError('token_invalid', 'The token is invalid');
   }
@@ -38,7 +39,7 @@ export function createAuthenticate(tokens: Tokens, userProperty: string, ownRout
     try {
       claims = verifyBearer(tokens, request);
     } catch (error) {
-      if (!(error instanceof AuthError)) return done(error as Error);
+      if (!(error instanceof AuthError || error instanceof HttpError)) return done(error as Error);
       sendProblem(reply, error.code, true);
       return;
     }

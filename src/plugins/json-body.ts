@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import fp from 'fastify-plugin';
-import { AuthError } from '../errors.js';
+import { HttpError } from '../http/errors.js';
 
 /** Request bodies over this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = 16 * 1024;
@@ -16,7 +16,7 @@ export default fp(
     app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, body, done) => {
       const bytes = body as Buffer;
       if (bytes.length === 0) return done(null, undefined);
-      if (!isUtf8(bytes)) return done(new AuthError('invalid_json', 'The body is not UTF-8'), undefined);
+      if (!isUtf8(bytes)) return done(new HttpError('invalid_json', 'The body is not UTF-8'), undefined);
       parseJson(request, bytes.toString('utf8'), done);
     });
   },

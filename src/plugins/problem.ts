@@ -3,7 +3,9 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { serializeError } from '../http/logging.js';
-import { AuthError, type ErrorCode, type FieldError } from '../errors.js';
+import type { Clock } from '../config/clock.js';
+import { AuthError, type FieldError } from '../errors.js';
+import { HttpError, type ErrorCode } from '../http/errors.js';
 import { SECURITY_HEADER_LINES, SECURITY_HEADERS } from './security-headers.js';
 
 const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
@@ -45,18 +47,25 @@ export interface Problem {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 5;
 
+/** `Retry-After` for a moment on the injected clock: whole seconds, at least 1. */
+const secondsUntil = (at: number, clock: Clock) => Math.max(1, Math.ceil((at - clock.now()) / 1000));
+
 /**
  * The single place where errors become HTTP answers: problem+json with the contract's
  * `code`, for every route of the context it is registered in (and its 404s when that
  * context has a prefix of its own; a host owns the 404s of its root).
  */
-export default fp<{ notFound: boolean }>(
-  async (app, { notFound }) => {
+export default fp<{ notFound: boolean; clock: Clock }>(
+  async (app, { notFound, clock }) => {
     if (notFound) app.setNotFoundHandler(notFoundProblem);
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof AuthError) {
-        if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+        if (error.retryAt !== undefined) reply.header('retry-after', String(secondsUntil(error.retryAt, clock)));
         return send(request, reply, error.code, error.errors);
+      }
+      if (error instanceof HttpError) {
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+        return send(request, reply, error.code);
       }
       if (error.validation) {
         const errors = error.validation.map((issue) => ({

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { createLoginThrottle, type LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/index.js';
-import { AuthError } from '../errors.js';
+import { HttpError } from '../http/errors.js';
 import { createMemoryCounters, createRedisCounters, failOpen } from '../rate-limit/counters.js';
 
 declare module 'fastify' {
@@ -44,7 +44,7 @@ export default fp<{ config: RateLimitConfig }>(
           ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}address:` } : {}),
           skipOnError: true,
           errorResponseBuilder: (_request, context) =>
-            new AuthError('rate_limited', 'Too many requests', undefined, Math.max(1, Math.ceil(context.ttl / 1000))),
+            new HttpError('rate_limited', 'Too many requests', Math.max(1, Math.ceil(context.ttl / 1000))),
         });
       },
     });

@@ -1,7 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
-import { AuthError, type ErrorCode } from '../../src/errors.js';
+import { AuthError } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/http/errors.js';
 import { ACCESS_CACHE_SIZE, CLOCK_SKEW_SECONDS, MAX_TOKEN_LENGTH, type Tokens } from '../../src/tokens/index.js';
 import { ACCESS_SECRET, REFRESH_SECRET, createTestTokens, decodeJwt, testClock, testConfig, type TestClock } from '../helper.js';
 import { b64, flip } from '../support/jwt.js';

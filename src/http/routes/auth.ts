@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { DeviceInfo } from '../../auth/index.js';
 import { AuthError } from '../../errors.js';
+import { HttpError } from '../errors.js';
 import { verifyBearer } from '../../plugins/authenticate.js';
 import {
   Credentials,
@@ -49,7 +50,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
     async (request, reply) => {
       const fromBody = request.body.refreshToken;
       const token = fromBody ?? refreshTokenFromCookie(request, cookies);
-      if (!token) throw new AuthError('token_missing', 'A refresh token is required');
+      if (!token) throw new HttpError('token_missing', 'A refresh token is required');
       const signedIn = await clearCookieOnRefusal(reply, cookies, !fromBody, () => auth.refresh(token, device(request)));
       return sendTokens(request, reply, cookies, signedIn);
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AuthError } from '../../errors.js';
+import { HttpError } from '../errors.js';
 import { problemResponses, Status } from '../schemas.js';
 
 /** Liveness (`/health`, the process serves) and readiness (`/ready`, the database answers). */
@@ -11,7 +11,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     try {
       await ping();
     } catch {
-      throw new AuthError('service_unavailable', 'The database is not answering');
+      throw new HttpError('service_unavailable', 'The database is not answering');
     }
     return { status: 'ok' };
   });
