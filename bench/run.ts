@@ -5,7 +5,9 @@
  * interleaved rounds with autocannon, reports medians and ratios to baseline and to the
  * references against the targets, checks refresh and login against the previous report,
  * saves JSON, Markdown and SVG under bench/results/, and stops everything it started.
- * `--quick` is the smoke check: exit 1 on any error, speed ignored. See bench/README.md.
+ * `--quick` is the smoke check: exit 1 on any error, speed ignored. `--instructions` is a
+ * separate mode: instructions per request under valgrind's callgrind (bench/lib/instructions.ts).
+ * See bench/README.md.
  */
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createArgon2Bench } from './lib/argon2-rate.js';
 import { checkReference, meAnswer, preflight, seedFixture } from './lib/fixture.js';
+import { INSTRUCTION_SCENARIOS, runInstructions, type InstructionScenario, type InstructionsSettings } from './lib/instructions.js';
 import { runLoad, type LoadResult, type Target } from './lib/load.js';
 import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
 import { saveReport } from './lib/output.js';
@@ -58,10 +61,22 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
   --out <dir>           where results go                           (default bench/results)
   --save / --no-save    save results (default: save, except with --quick)
 
+  --instructions        a separate mode: instructions per request counted by valgrind's
+                        callgrind (deterministic, unlike CPU time) for ${INSTRUCTION_SCENARIOS.join(', ')};
+                        ratios against the reference targets; saves instructions-<database>.{json,md}.
+                        Takes --connections, --users, --only (those scenarios), --out, --save, and:
+    --rounds <n>          measured windows per scenario              (default 2)
+    --requests <n>        requests per measured window               (default 2000)
+    --warmup-requests <n> uninstrumented warm-up requests per scenario (default 20000)
+    --keep-dumps          keep callgrind's dumps (callgrind_annotate <file> shows where the
+                          instructions go) and print where they are
+
   DATABASE_URL=postgres://…  run on PostgreSQL: a fresh database is created there and dropped
                              at the end; unset: embedded PGlite in a temporary DATA_DIR.`;
 
 interface Options extends RunSettings {
+  /** Set: run the --instructions mode with these settings instead of the load test. */
+  instructions?: InstructionsSettings;
   quick: boolean;
   only?: ScenarioName[];
   cpuProf?: string;
@@ -85,6 +100,10 @@ function parseOptions(argv: string[], repoRoot: string): Options {
       out: { type: 'string' },
       save: { type: 'boolean' },
       'no-save': { type: 'boolean' },
+      instructions: { type: 'boolean', default: false },
+      requests: { type: 'string' },
+      'warmup-requests': { type: 'string' },
+      'keep-dumps': { type: 'boolean' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -100,6 +119,39 @@ function parseOptions(argv: string[], repoRoot: string): Options {
     if (!Number.isFinite(parsed) || parsed < min) throw new UsageError(`--${name} must be a number ≥ ${min}`);
     return parsed;
   };
+  if (values.instructions) {
+    const notHere = (['quick', 'duration', 'warmup', 'cpu-seconds', 'cpu-prof'] as const).filter((name) => values[name] !== undefined && values[name] !== false);
+    if (notHere.length) throw new UsageError(`--instructions does not take ${notHere.map((name) => `--${name}`).join(', ')}`);
+    const only = values.only?.split(',').map((name) => name.trim()) as InstructionScenario[] | undefined;
+    for (const name of only ?? []) {
+      if (!INSTRUCTION_SCENARIOS.includes(name)) throw new UsageError(`--instructions --only: one of ${INSTRUCTION_SCENARIOS.join(', ')}`);
+    }
+    const connections = Math.round(number('connections', values.connections, 10, 1));
+    const instructions: InstructionsSettings = {
+      connections,
+      requests: Math.round(number('requests', values.requests, 2000, connections)),
+      warmupRequests: Math.round(number('warmup-requests', values['warmup-requests'], 20_000, connections)),
+      rounds: Math.round(number('rounds', values.rounds, 2, 1)),
+      users: Math.round(number('users', values.users, 12_000, 1)),
+      ...(only ? { only } : {}),
+      keepDumps: values['keep-dumps'] ?? false,
+    };
+    return {
+      instructions,
+      quick: false,
+      duration: 0,
+      connections,
+      rounds: instructions.rounds,
+      warmup: 0,
+      users: instructions.users,
+      cpuSeconds: 0,
+      out: values.out ?? join(repoRoot, 'bench', 'results'),
+      save: values['no-save'] ? false : (values.save ?? true),
+    };
+  }
+  if (values.requests !== undefined || values['warmup-requests'] !== undefined || values['keep-dumps'] !== undefined) {
+    throw new UsageError('--requests, --warmup-requests and --keep-dumps belong to --instructions');
+  }
   const only = values.only?.split(',').map((name) => name.trim()) as ScenarioName[] | undefined;
   for (const name of only ?? []) {
     if (!ALL_SCENARIOS.includes(name)) throw new UsageError(`--only: unknown scenario ${JSON.stringify(name)}`);
@@ -140,6 +192,10 @@ function describe(name: string, r: LoadResult): string {
 async function main(): Promise<number> {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   const options = parseOptions(process.argv.slice(2), repoRoot);
+  if (options.instructions) {
+    const databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
+    return runInstructions({ ...options.instructions, repoRoot, databaseUrl, out: options.out, save: options.save, log });
+  }
   const runs = (name: ScenarioName) =>
     options.only ? options.only.includes(name) : !OPTIONAL_SCENARIOS.includes(name as RoundScenario);
   const roundScenarios = ROUND_SCENARIOS.filter(runs);

@@ -82,6 +82,23 @@ export async function meAnswer(fixture: Fixture): Promise<MeAnswer> {
 /** Headers that say nothing about the answer's work: when and how it was sent. */
 const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
+/** A server's answer to the `me` scenario's request: status, body and the headers that describe it. */
+export interface RecordedAnswer {
+  status: number;
+  body: string;
+  headers: Map<string, string>;
+}
+
+/** Sends the `me` scenario's request to `baseUrl` and records the answer. */
+export async function recordMeAnswer(fixture: Fixture, baseUrl: string): Promise<RecordedAnswer> {
+  const response = await fetch(`${baseUrl}/me`, { headers: meHeader(fixture) });
+  const headers = new Map<string, string>();
+  response.headers.forEach((value, header) => {
+    if (!TRANSPORT_HEADERS.has(header)) headers.set(header, value);
+  });
+  return { status: response.status, body: await response.text(), headers };
+}
+
 /**
  * Checks a reference server against the service on the `me` scenario's request: it must
  * answer 200 (else the run stops); a body that differs, or for fastify-service a header
@@ -89,15 +106,12 @@ const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer
  * reference is then no longer a like-for-like comparison.
  */
 export async function checkReference(fixture: Fixture, name: ReferenceScenario, reference: ChildServer): Promise<string[]> {
-  const get = async (baseUrl: string) => {
-    const response = await fetch(`${baseUrl}/me`, { headers: meHeader(fixture) });
-    const headers = new Map<string, string>();
-    response.headers.forEach((value, header) => {
-      if (!TRANSPORT_HEADERS.has(header)) headers.set(header, value);
-    });
-    return { status: response.status, body: await response.text(), headers };
-  };
-  const [ours, theirs] = await Promise.all([get(fixture.server.baseUrl), get(reference.baseUrl)]);
+  const [ours, theirs] = await Promise.all([recordMeAnswer(fixture, fixture.server.baseUrl), recordMeAnswer(fixture, reference.baseUrl)]);
+  return compareWithService(name, ours, theirs);
+}
+
+/** checkReference's comparison, for answers recorded at different times (the `--instructions` mode). */
+export function compareWithService(name: ReferenceScenario, ours: RecordedAnswer, theirs: RecordedAnswer): string[] {
   if (theirs.status !== 200) throw new Error(`preflight ${name} GET /me: ${theirs.status} ${theirs.body}`);
   const warnings: string[] = [];
   if (theirs.body !== ours.body) warnings.push(`${name} answers /me with ${theirs.body}, the service with ${ours.body}`);

@@ -21,7 +21,8 @@ export function renderFromJson(json: string): { json: string; md: string; svg: s
   return { json, md, svg };
 }
 
-function writeAtomic(path: string, text: string): void {
+/** Writes through a temporary file and a rename: a reader never sees half a file. */
+export function writeAtomic(path: string, text: string): void {
   const temporary = `${path}.tmp`;
   writeFileSync(temporary, text);
   renameSync(temporary, path);

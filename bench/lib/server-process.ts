@@ -24,6 +24,8 @@ export interface ChildServer {
   name: string;
   pid: number;
   baseUrl: string;
+  /** The environment it was started with (HOST and PORT included). */
+  env?: NodeJS.ProcessEnv;
   /** How the server ended if it exited before `stop()` (a crash during the run); undefined while it runs. */
   unexpectedExit(): string | undefined;
   /** Stops it (SIGTERM, then SIGKILL) and whatever was made for it. */
@@ -53,15 +55,45 @@ export interface StartOptions {
   log: (line: string) => void;
 }
 
-/** Starts bench/server.ts as a child process on a free port with its own data and keys. */
-export async function startServer(options: StartOptions): Promise<ServerProcess> {
+/**
+ * Runs a child's node under another program: `command ...args node <node arguments>` (the
+ * `--instructions` mode runs the servers under valgrind). The child's pid is the wrapper's,
+ * which must exec node in the same process, as valgrind does.
+ */
+export interface Wrapper {
+  command: string;
+  args: string[];
+  /** node options added before the child's own (e.g. V8 flags the wrapper needs). */
+  nodeFlags?: string[];
+  /** How long start-up may take before the server serves (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * What a bench server's run owns outside its process, made once: DATA_DIR, the temporary
+ * PostgreSQL database, the keys, the seed key, so the same server can be started more than
+ * once on the same data (the `--instructions` mode seeds with one start, measures with another).
+ */
+export interface ServerSetup {
+  database: 'pglite' | 'postgres';
+  /** The temporary PostgreSQL database's name (PostgreSQL only). */
+  postgresDatabase?: string;
+  seedKey: string;
+  password: string;
+  /** The child's environment on top of the inherited variables (HOST and PORT are added at spawn). */
+  env: Record<string, string>;
+  /** Drops the temporary database and deletes DATA_DIR (stop the server first). */
+  cleanup(): Promise<void>;
+}
+
+/** Makes DATA_DIR, the temporary database (with `databaseUrl`), the keys and the seed key of one run. */
+export async function prepareServer(options: Pick<StartOptions, 'databaseUrl' | 'log'>): Promise<ServerSetup> {
   const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-bench-'));
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const cleanup = async () => {
     for (const step of cleanups.reverse()) await step().catch((error) => options.log(`cleanup: ${String(error)}`));
     cleanups.length = 0;
   };
-
   try {
     let databaseUrl: string | undefined;
     let postgresDatabase: string | undefined;
@@ -74,17 +106,13 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     } else {
       options.log(`database: PGlite in ${join(dataDir, 'pglite')}`);
     }
-
     const seedKey = randomBytes(24).toString('base64url');
     const password = `bench-${randomBytes(9).toString('base64url')}`;
-    // Outside DATA_DIR, which is deleted at stop: the profile is read after the server exits.
-    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'versioned-auth-cpu-profile-')) : undefined;
-    const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-    const child = await spawnServer({
-      name: 'bench server',
-      label: 'server',
-      repoRoot: options.repoRoot,
-      args: [...nodeFlags, '--expose-gc', '--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'],
+    return {
+      database: databaseUrl ? 'postgres' : 'pglite',
+      postgresDatabase,
+      seedKey,
+      password,
       env: {
         DATA_DIR: dataDir,
         LOG_LEVEL: BENCH_LOG_LEVEL,
@@ -97,21 +125,55 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
         BENCH_PASSWORD: password,
         ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       },
-      readyPath: '/health',
-      log: options.log,
-    });
-    cleanups.push(child.stop);
-    return {
-      ...child,
-      database: databaseUrl ? 'postgres' : 'pglite',
-      postgresDatabase,
-      seedKey,
-      password,
-      cpuProfileDir,
-      stop: cleanup,
+      cleanup,
     };
   } catch (error) {
     await cleanup();
+    throw error;
+  }
+}
+
+/**
+ * Starts bench/server.ts on `setup`'s data and keys, on a free port: the node command line
+ * `npm start` uses (pool-priority preload) plus --expose-gc and `nodeFlags`, optionally under
+ * a wrapper. Stopping it leaves `setup` in place.
+ */
+export function spawnBenchServer(
+  setup: ServerSetup,
+  options: { repoRoot: string; log: (line: string) => void; nodeFlags?: string[]; wrapper?: Wrapper; name?: string },
+): Promise<ChildServer> {
+  return spawnServer({
+    name: options.name ?? 'bench server',
+    label: 'server',
+    repoRoot: options.repoRoot,
+    args: [...(options.nodeFlags ?? []), '--expose-gc', '--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'bench/server.ts'],
+    env: setup.env,
+    readyPath: '/health',
+    log: options.log,
+    wrapper: options.wrapper,
+  });
+}
+
+/** Starts bench/server.ts as a child process on a free port with its own data and keys. */
+export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const setup = await prepareServer(options);
+  try {
+    // Outside DATA_DIR, which is deleted at stop: the profile is read after the server exits.
+    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'versioned-auth-cpu-profile-')) : undefined;
+    const nodeFlags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+    const child = await spawnBenchServer(setup, { repoRoot: options.repoRoot, log: options.log, nodeFlags });
+    let stopped: Promise<void> | undefined;
+    return {
+      ...child,
+      database: setup.database,
+      postgresDatabase: setup.postgresDatabase,
+      seedKey: setup.seedKey,
+      password: setup.password,
+      cpuProfileDir,
+      stop: () => (stopped ??= child.stop().then(() => setup.cleanup())),
+    };
+  } catch (error) {
+    await setup.cleanup();
     throw error;
   }
 }
@@ -123,7 +185,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
  */
 export function startReferenceServer(
   name: ReferenceScenario,
-  options: { repoRoot: string; answer: MeAnswer; log: (line: string) => void },
+  options: { repoRoot: string; answer: MeAnswer; log: (line: string) => void; wrapper?: Wrapper },
 ): Promise<ChildServer> {
   return spawnServer({
     name: `reference server ${name}`,
@@ -133,6 +195,7 @@ export function startReferenceServer(
     env: { LOG_LEVEL: BENCH_LOG_LEVEL, ME_ANSWER: JSON.stringify(options.answer) },
     readyPath: '/me',
     log: options.log,
+    wrapper: options.wrapper,
   });
 }
 
@@ -148,6 +211,8 @@ interface SpawnOptions {
   /** Answers 200 once the server serves. */
   readyPath: string;
   log: (line: string) => void;
+  /** Runs node under this program (valgrind); unset: node itself. */
+  wrapper?: Wrapper;
 }
 
 /** Starts a server script with node on a free port of 127.0.0.1; resolves once it serves `readyPath`. */
@@ -157,7 +222,10 @@ async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
     INHERITED.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
   );
   Object.assign(env, { HOST: '127.0.0.1', PORT: String(port) }, options.env);
-  const child = spawn(process.execPath, options.args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] = options.wrapper
+    ? [options.wrapper.command, [...options.wrapper.args, process.execPath, ...(options.wrapper.nodeFlags ?? []), ...options.args]]
+    : [process.execPath, options.args];
+  const child = spawn(command, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let running = true;
   let stopping = false;
   let exitedAs: string | undefined;
@@ -186,12 +254,13 @@ async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
 
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilServing(options.name, `${baseUrl}${options.readyPath}`, () => running, () => output.join('\n'));
+    const timeoutMs = options.wrapper?.readyTimeoutMs ?? 60_000;
+    await waitUntilServing(options.name, `${baseUrl}${options.readyPath}`, () => running, () => output.join('\n'), timeoutMs);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { name: options.name, pid: child.pid!, baseUrl, unexpectedExit: () => exitedAs, stop };
+  return { name: options.name, pid: child.pid!, baseUrl, env, unexpectedExit: () => exitedAs, stop };
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
@@ -201,8 +270,8 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   clearTimeout(timer);
 }
 
-async function waitUntilServing(name: string, url: string, running: () => boolean, output: () => string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function waitUntilServing(name: string, url: string, running: () => boolean, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!running()) throw new Error(`the ${name} exited during start-up:\n${output()}`);
     try {
@@ -213,7 +282,7 @@ async function waitUntilServing(name: string, url: string, running: () => boolea
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the ${name} did not serve ${new URL(url).pathname} within 60 s:\n${output()}`);
+  throw new Error(`the ${name} did not serve ${new URL(url).pathname} within ${Math.round(timeoutMs / 1000)} s:\n${output()}`);
 }
 
 /** A port nobody listens on right now (the kernel's choice). */
