@@ -26,7 +26,7 @@ export function niceByThread(pid: number | 'self' = 'self'): Map<string, number>
 
 /**
  * How many of this process's threads run at the lowest priority (nice 19): libuv's pool,
- * where argon2 runs, when src/pool-priority.cjs was preloaded; otherwise 0. Undefined
+ * where argon2 runs, when src/runtime/pool-priority.cjs was preloaded; otherwise 0. Undefined
  * where there is no /proc (not Linux).
  */
 export function lowPriorityThreads(): { low: number; eventLoopNice: number | undefined } | undefined {
