@@ -19,13 +19,14 @@ export interface DatabasePluginOptions {
 export default fp<DatabasePluginOptions>(
   async (app, { config, database: given }) => {
     const database = given ?? (await openDatabase(config, (error) => app.log.warn({ err: error }, 'database connection lost')));
-    if (!given) app.addHook('onClose', () => database.close());
     try {
       await database.migrate();
     } catch (error) {
       if (!given) await database.close();
       throw error;
     }
+    // Only once it is ours to keep: a failed start closed it above, and must not close it twice.
+    if (!given) app.addHook('onClose', () => database.close());
     app.decorate('authDatabase', database);
   },
   { name: 'versioned-auth-database', fastify: '5.x' },
