@@ -117,12 +117,20 @@ function fieldPath(context: string | undefined, instancePath: string, params: Re
   return context && context !== 'body' ? `/${context}${path === '/' ? '' : path}` : path;
 }
 
-/** Fastify's errors raised before routing (a URL that does not decode): answered like an unknown route. */
+/** Router refusals that name no route: a URL that does not decode, a path parameter over `maxParamLength`. */
+const UNROUTABLE = new Set(['FST_ERR_BAD_URL', 'FST_ERR_MAX_PARAM_LENGTH']);
+
+/**
+ * Fastify's errors raised before routing: an unroutable URL is answered like an unknown
+ * route, and is the client's doing, so it is logged at info without a stack.
+ */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code !== 'FST_ERR_BAD_URL') request.log.error({ err: error }, 'framework error');
+  const unroutable = error.code !== undefined && UNROUTABLE.has(error.code);
+  if (unroutable) request.log.info({ code: error.code }, 'unroutable URL');
+  else request.log.error({ err: serializeError(error) }, 'framework error');
   // Refused before routing, so before the hook that sets these.
   reply.headers(SECURITY_HEADERS);
-  void send(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'not_found' : 'internal_error');
+  void send(request, reply, unroutable ? 'not_found' : 'internal_error');
 }
 
 /**

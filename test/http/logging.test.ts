@@ -49,3 +49,23 @@ describe('logging', () => {
     }
   });
 });
+
+describe('a path parameter over the router limit (100 characters)', () => {
+  const long = 'a'.repeat(101);
+  it.each([
+    ['DELETE', `/auth/sessions/${long}`],
+    ['DELETE', `/auth/sessions/${'%41'.repeat(101)}`],
+  ])('%s %s is a 404 not_found, logged at most at info, with no stack trace', async (method, url) => {
+    const before = lines.length;
+    const res = await t.app.inject({ method: method as 'DELETE', url });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(res.json()).toEqual({ type: 'about:blank', status: 404, title: 'Not found', code: 'not_found' });
+    const logged = lines.slice(before).map((line) => JSON.parse(line) as { level: number; err?: unknown });
+    expect(logged.length).toBeGreaterThan(0);
+    for (const entry of logged) {
+      expect(entry.level).toBeLessThanOrEqual(30);
+      expect(JSON.stringify(entry)).not.toContain('    at ');
+    }
+  });
+});
