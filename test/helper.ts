@@ -7,7 +7,7 @@ import tokensPlugin from '../src/plugins/tokens.js';
 import type { Tokens } from '../src/tokens/index.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
-import { sessions, users } from '../src/db/schema.js';
+import { sessions, signInAddresses, users } from '../src/db/schema.js';
 import { createTemporaryDatabase } from './support/temporary-database.js';
 
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
@@ -158,13 +158,14 @@ export async function buildTestApp(
   };
 }
 
-/** Every row of both tables, to prove a refused request wrote nothing. */
+/** Every row of every table, to prove a refused request wrote nothing. */
 export async function snapshot(database: Database) {
-  const [allUsers, allSessions] = await Promise.all([
+  const [allUsers, allSessions, addresses] = await Promise.all([
     database.db.select().from(users).orderBy(users.id),
     database.db.select().from(sessions).orderBy(sessions.id),
+    database.db.select().from(signInAddresses).orderBy(signInAddresses.userId, signInAddresses.address),
   ]);
-  return { users: allUsers, sessions: allSessions };
+  return { users: allUsers, sessions: allSessions, signInAddresses: addresses };
 }
 
 let counter = 0;

@@ -18,7 +18,7 @@ export async function changePassword(
   device: DeviceInfo,
 ): Promise<SignedIn> {
   const newPassword = normalizePassword(input.newPassword, '/newPassword');
-  const user = await reauthenticate(deps, access, input.currentPassword, '/currentPassword');
+  const user = await reauthenticate(deps, access, input.currentPassword, '/currentPassword', device);
   const newHash = await deps.passwords.hash(newPassword);
   return deps.db.transaction(async (tx) => {
     const changed = await createUsersRepository(tx).changePassword(user.id, user.passwordHash, newHash, new Date(deps.clock.now()));

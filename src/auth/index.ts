@@ -30,7 +30,7 @@ export function createAuthService(deps: AuthDeps) {
       input: { currentPassword: string; newPassword: string },
       device: DeviceInfo,
     ): Promise<SignedIn> => changePassword(deps, access, input, device),
-    deleteAccount: (access: AccessClaims, password: string) => deleteAccount(deps, access, password),
+    deleteAccount: (access: AccessClaims, password: string, device: DeviceInfo) => deleteAccount(deps, access, password, device),
   };
 }
 

@@ -3,54 +3,63 @@ import { hashKey, type Counters } from '../rate-limit/counters.js';
 import { AuthError } from '../errors.js';
 
 /**
- * Failed-login limits. OWASP ASVS 2.2.1 asks for at most 100 failed attempts per account
- * per hour. A hard per-account lock would let anyone lock a victim out by failing on the
- * victim's email, so the account cap only stops addresses that have themselves failed on
- * the account: the victim, from an address that has not failed twice this window, still
- * signs in; an attacker past the cap needs a fresh address for every two guesses.
+ * Failed password checks (sign-in and re-authentication alike). OWASP ASVS 2.2.1 asks for at
+ * most 100 failed attempts per account per hour. A hard per-account lock would let anyone
+ * lock a victim out by failing on the victim's email, so past the account cap only the
+ * addresses the account has signed in from (within a session lifetime) may still try:
+ * the owner keeps signing in, and a botnet's fresh addresses get nothing.
  */
 export const LOGIN_LIMITS = {
   /** Failures one address may make on one account. */
   perAddress: { max: 10, windowMs: 15 * 60_000 },
   /** Failures an account may take from everywhere together. */
   perAccount: { max: 100, windowMs: 60 * 60_000 },
-  /** Past the account cap, addresses with this many failures on it are refused. */
-  pastCapAddressFailures: 2,
 } as const;
 
-export interface LoginThrottle {
-  /** Throws `rate_limited` (with a retry delay) when this address may not try this account now. */
-  check(email: string, address: string): Promise<void>;
-  failed(email: string, address: string): Promise<void>;
-  succeeded(email: string, address: string): Promise<void>;
+/** One password check that has been counted already; tell it when the password was right. */
+export interface Attempt {
+  /** Gives the reservation back and clears this address's failures on this account. */
+  succeeded(): Promise<void>;
 }
 
-export function createLoginThrottle(counters: Counters, clock: Clock): LoginThrottle {
-  const keys = (email: string, address: string) => {
-    const account = hashKey(email);
-    return { account: `login:account:${account}`, pair: `login:pair:${account}:${address}` };
-  };
-  const refuse = (resetAt: number) => {
-    return new AuthError('rate_limited', 'Too many failed sign-in attempts', undefined, resetAt);
-  };
+export interface LoginThrottle {
+  /**
+   * Counts an attempt of `address` on `email`'s account before any argon2 work, so a burst
+   * of parallel guesses gets at most the limit through. Throws `rate_limited` (with a retry
+   * time) when this address may not try this account now. `isKnownAddress` is asked only
+   * when the account is over its cap: has this account signed in from this address lately?
+   */
+  reserve(email: string, address: string, isKnownAddress: () => Promise<boolean>): Promise<Attempt>;
+}
+
+export function createLoginThrottle(counters: Counters): LoginThrottle {
   return {
-    async check(email, address) {
-      const { account, pair } = keys(email, address);
-      const [byPair, byAccount] = await Promise.all([counters.get(pair), counters.get(account)]);
-      if (byPair.count >= LOGIN_LIMITS.perAddress.max) throw refuse(byPair.resetAt);
-      if (byAccount.count >= LOGIN_LIMITS.perAccount.max && byPair.count >= LOGIN_LIMITS.pastCapAddressFailures) {
-        throw refuse(Math.min(byPair.resetAt, byAccount.resetAt));
-      }
-    },
-    async failed(email, address) {
-      const { account, pair } = keys(email, address);
-      await Promise.all([
+    async reserve(email, address, isKnownAddress) {
+      const account = `login:account:${hashKey(email)}`;
+      const pair = `login:pair:${hashKey(email)}:${address}`;
+      const [byPair, byAccount] = await Promise.all([
         counters.increment(pair, LOGIN_LIMITS.perAddress.windowMs),
         counters.increment(account, LOGIN_LIMITS.perAccount.windowMs),
       ]);
-    },
-    async succeeded(email, address) {
-      await counters.reset(keys(email, address).pair);
+      const giveBack = () => Promise.all([counters.release(pair, byPair.resetAt), counters.release(account, byAccount.resetAt)]);
+      const refusedUntil =
+        byPair.count > LOGIN_LIMITS.perAddress.max
+          ? byPair.resetAt
+          : byAccount.count > LOGIN_LIMITS.perAccount.max && !(await isKnownAddress())
+            ? byAccount.resetAt
+            : undefined;
+      if (refusedUntil !== undefined) {
+        await giveBack();
+        throw new AuthError('rate_limited', 'Too many failed password attempts', undefined, refusedUntil);
+      }
+      return {
+        async succeeded() {
+          await Promise.all([counters.reset(pair), counters.release(account, byAccount.resetAt)]);
+        },
+      };
     },
   };
 }
+
+/** How the limits and the known-address rule name a client address. */
+export const addressKey = (ip: string) => ip;

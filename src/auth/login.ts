@@ -2,6 +2,7 @@ import { createUsersRepository } from '../db/users.js';
 import { invalidCredentials } from '../errors.js';
 import { normalizeCredentials } from './credentials.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+import { reservePasswordAttempt } from './password-attempts.js';
 import { startSession } from './session-tokens.js';
 
 /**
@@ -14,19 +15,15 @@ export async function login(
   device: DeviceInfo,
 ): Promise<SignedIn> {
   const { email, password } = normalizeCredentials(input);
-  const address = device.ip ?? 'unknown';
-  // Checked before any argon2 work, by email whether or not it has an account.
-  await deps.loginThrottle?.check(email, address);
+  // Counted before any argon2 work, by email whether or not it has an account.
+  const attempt = await reservePasswordAttempt(deps, { email }, device);
   const users = createUsersRepository(deps.db);
   const user = await users.findByEmail(email);
   const valid = user
     ? await deps.passwords.verify(user.passwordHash, password)
     : await deps.passwords.verifyDummy(password).then(() => false);
-  if (!user || !valid) {
-    await deps.loginThrottle?.failed(email, address);
-    throw invalidCredentials();
-  }
-  await deps.loginThrottle?.succeeded(email, address);
+  if (!user || !valid) throw invalidCredentials();
+  await attempt?.succeeded();
   if (deps.passwords.needsRehash(user.passwordHash)) {
     await users.replacePasswordHash(user.id, user.passwordHash, await deps.passwords.hash(password), new Date(deps.clock.now()));
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSessionsRepository } from '../db/sessions.js';
 import { invalidCredentials } from '../errors.js';
+import { addressKey } from './login-throttle.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 
 export interface SessionTokensInput {
@@ -38,6 +39,8 @@ export async function startSession(
     refreshJti: randomUUID(),
     now: new Date(now),
     expiresAt: new Date(now + deps.refreshTtl * 1000),
+    address: device.ip === null ? null : addressKey(device.ip),
+    forgetBefore: new Date(now - deps.refreshTtl * 1000),
     ...device,
   };
   const refreshTokenVersion = await createSessionsRepository(deps.db).insert(session);

@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -37,6 +37,23 @@ export const sessions = pgTable(
     ip: text('ip'),
   },
   (table) => [index('sessions_user_id_idx').on(table.userId)],
+);
+
+/**
+ * Where each user last signed in with a password, by client address (IPv4, or an IPv6
+ * /64): the evidence that lets a known address still try once the account is over its
+ * failed-login cap. Kept apart from `sessions`, whose rows are revoked and pruned.
+ */
+export const signInAddresses = pgTable(
+  'sign_in_addresses',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    address: text('address').notNull(),
+    signedInAt: instant('signed_in_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.address] })],
 );
 
 export type User = typeof users.$inferSelect;

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { sessions, users } from './schema.js';
+import { sessions, signInAddresses, users } from './schema.js';
 
 export interface DeviceInfo {
   userAgent: string | null;
@@ -9,6 +9,10 @@ export interface DeviceInfo {
 
 export interface NewSession extends DeviceInfo {
   id: string;
+  /** The client's address as the login limits key it, remembered as a known sign-in address (none when null). */
+  address: string | null;
+  /** Known sign-in addresses of this user last used before this are forgotten. */
+  forgetBefore: Date;
   userId: string;
   refreshJti: string;
   now: Date;
@@ -137,16 +141,30 @@ export function createSessionsRepository(db: Db) {
      * Creates a session stamped with the user's refresh token version as it is at insert
      * time, read under a share lock in the same statement: a concurrent version bump either
      * commits first (and the session gets the new version) or waits for this one (and
-     * revokes it). Returns the version the session's tokens must carry, or undefined when
-     * the user no longer exists (deleted since the password was checked).
+     * revokes it). The same statement remembers the client's address as one the user
+     * signed in from, and forgets the user's other addresses older than `forgetBefore`.
+     * Returns the version the session's tokens must carry, or undefined when the user no
+     * longer exists (deleted since the password was checked).
      */
     async insert(s: NewSession): Promise<number | undefined> {
+      const now = s.now.toISOString();
       const result = await db.execute(sql`
-        insert into ${sessions} (id, user_id, refresh_token_version, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip)
-        select ${s.id}::uuid, id, refresh_token_version, ${s.refreshJti}::uuid, ${s.now.toISOString()}::timestamptz,
-               ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz, ${s.userAgent}::text, ${s.ip}::text
-        from ${users} where id = ${s.userId} for share
-        returning refresh_token_version`);
+        with session as (
+          insert into ${sessions} (id, user_id, refresh_token_version, refresh_jti, created_at, last_used_at, expires_at, user_agent, ip)
+          select ${s.id}::uuid, id, refresh_token_version, ${s.refreshJti}::uuid, ${now}::timestamptz,
+                 ${now}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz, ${s.userAgent}::text, ${s.ip}::text
+          from ${users} where id = ${s.userId} for share
+          returning user_id, refresh_token_version
+        ), known as (
+          insert into ${signInAddresses} (user_id, address, signed_in_at)
+          select user_id, ${s.address}::text, ${now}::timestamptz from session where ${s.address}::text is not null
+          on conflict (user_id, address) do update set signed_in_at = excluded.signed_in_at
+        ), forgotten as (
+          delete from ${signInAddresses}
+          where user_id = ${s.userId} and signed_in_at <= ${s.forgetBefore.toISOString()}::timestamptz
+            and address is distinct from ${s.address}::text
+        )
+        select refresh_token_version from session`);
       const [row] = (result as unknown as { rows: { refresh_token_version: number }[] }).rows;
       return row?.refresh_token_version;
     },

@@ -37,7 +37,7 @@ export default fp<{ config: RateLimitConfig }>(
     const counters = redis ? createRedisCounters(redis, config.clock, config.redisKeyPrefix) : createMemoryCounters(config.clock);
     const storeFailed = (error: unknown) => app.log.warn({ err: error }, 'rate-limit store unavailable: not limiting');
     app.decorate('authRateLimit', {
-      loginThrottle: createLoginThrottle(failOpen(counters, config.clock, storeFailed), config.clock),
+      loginThrottle: createLoginThrottle(failOpen(counters, config.clock, storeFailed)),
       limitByAddress: async (scope: FastifyInstance) => {
         await scope.register(rateLimit, {
           ...ADDRESS_LIMIT,

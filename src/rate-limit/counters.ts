@@ -13,6 +13,11 @@ export interface Counters {
   get(key: string): Promise<WindowCount>;
   /** Adds one, opening a window of `windowMs` when none is open. */
   increment(key: string, windowMs: number): Promise<WindowCount>;
+  /**
+   * Takes back one `increment` (a reservation that turned out not to count), only while the
+   * window it was made in, the one ending at `resetAt`, is still open.
+   */
+  release(key: string, resetAt: number): Promise<void>;
   reset(key: string): Promise<void>;
 }
 
@@ -39,6 +44,10 @@ export function createMemoryCounters(clock: Clock): Counters {
       if (windows.size > MEMORY_LIMIT) windows.delete(windows.keys().next().value!);
       return { ...entry };
     },
+    release: async (key, resetAt) => {
+      const entry = live(key);
+      if (entry && entry.resetAt === resetAt && entry.count > 0) entry.count -= 1;
+    },
     reset: async (key) => void windows.delete(key),
   };
 }
@@ -59,6 +68,12 @@ if not ends or ends <= now then
 end
 return { redis.call('HINCRBY', KEYS[1], 'count', 1), ends }`;
 
+/** Takes one back, only from the window that ends at ARGV[1] and only down to zero. */
+const RELEASE = `
+if tonumber(redis.call('HGET', KEYS[1], 'end')) == tonumber(ARGV[1]) and tonumber(redis.call('HGET', KEYS[1], 'count')) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'count', -1)
+end`;
+
 export function createRedisCounters(redis: Redis, clock: Clock, prefix: string): Counters {
   return {
     async get(key) {
@@ -70,6 +85,7 @@ export function createRedisCounters(redis: Redis, clock: Clock, prefix: string):
       const [count, ends] = (await redis.eval(INCREMENT, 1, prefix + key, clock.now(), windowMs)) as [number, number];
       return { count, resetAt: ends };
     },
+    release: async (key, resetAt) => void (await redis.eval(RELEASE, 1, prefix + key, String(resetAt))),
     reset: async (key) => void (await redis.del(prefix + key)),
   };
 }
@@ -83,6 +99,7 @@ export function failOpen(counters: Counters, clock: Clock, onError: (error: unkn
   return {
     get: (key) => counters.get(key).catch((error) => (onError(error), none())),
     increment: (key, windowMs) => counters.increment(key, windowMs).catch((error) => (onError(error), none())),
+    release: (key, resetAt) => counters.release(key, resetAt).catch(onError),
     reset: (key) => counters.reset(key).catch(onError),
   };
 }

@@ -49,6 +49,26 @@ describe.each(stores)('%s counters', (_name, create) => {
       expect(await counters.increment(key, 60_000)).toEqual({ count: 1, resetAt: start + 120_000 });
     });
 
+    it('takes back one increment from the window it was made in, never below zero', async () => {
+      const { counters, key } = setup();
+      await counters.increment(key, 60_000);
+      const second = await counters.increment(key, 60_000);
+      await counters.release(key, second.resetAt);
+      expect(await counters.get(key)).toEqual({ count: 1, resetAt: start + 60_000 });
+      await counters.release(key, second.resetAt);
+      await counters.release(key, second.resetAt);
+      expect(await counters.get(key)).toEqual({ count: 0, resetAt: start + 60_000 });
+    });
+
+    it('does not take back from a later window than the one the increment was made in', async () => {
+      const { clock, counters, key } = setup();
+      const early = await counters.increment(key, 60_000);
+      clock.advance(60);
+      await counters.increment(key, 60_000);
+      await counters.release(key, early.resetAt);
+      expect(await counters.get(key)).toEqual({ count: 1, resetAt: start + 120_000 });
+    });
+
     it('forgets a key on reset, and keys never share a count', async () => {
       const { counters, key } = setup();
       await counters.increment(key, 60_000);
@@ -66,13 +86,15 @@ describe('failOpen', () => {
     const broken: Counters = {
       get: async () => Promise.reject(new Error('down')),
       increment: async () => Promise.reject(new Error('down')),
+      release: async () => Promise.reject(new Error('down')),
       reset: async () => Promise.reject(new Error('down')),
     };
     const errors: unknown[] = [];
     const counters = failOpen(broken, clock, (error) => errors.push(error));
     expect(await counters.get('k')).toEqual({ count: 0, resetAt: clock.now() });
     expect(await counters.increment('k', 1000)).toEqual({ count: 0, resetAt: clock.now() });
+    await counters.release('k', clock.now());
     await counters.reset('k');
-    expect(errors).toHaveLength(3);
+    expect(errors).toHaveLength(4);
   });
 });

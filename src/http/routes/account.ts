@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PasswordConfirmation, problemResponses, TransportHeaders } from '../schemas.js';
 import { clearRefreshCookie, cookieTransportGuard, transportOf } from '../transport.js';
+import { device } from './auth.js';
 
 /** `DELETE /me`: the account and every session, after the password is confirmed. */
 export const accountRoutes: FastifyPluginAsync = async (fastify) => {
@@ -17,7 +18,7 @@ export const accountRoutes: FastifyPluginAsync = async (fastify) => {
       schema: { headers: TransportHeaders, body: PasswordConfirmation, response: { 204: Type.Null(), ...problemResponses } },
     },
     async (request, reply) => {
-      await auth.deleteAccount(claimsOf(request), request.body.password);
+      await auth.deleteAccount(claimsOf(request), request.body.password, device(request));
       if (transportOf(request) === 'cookie') clearRefreshCookie(reply, cookies);
       return reply.code(204).send(null);
     },
