@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
-import { ConfigError, loadConfig, useDevelopmentKeys, type Config } from './config/index.js';
+import { ConfigError, loadConfig, productionWarnings, useDevelopmentKeys, type Config } from './config/index.js';
 import { startupFailure, type StartupPhase } from './config/startup-failure.js';
 import versionedAuth, { notFoundProblem, serverOptions } from './index.js';
 import { logThreadPriorities } from './runtime/priority.js';
@@ -18,6 +18,7 @@ try {
 
 const app = Fastify(serverOptions(config));
 if (warning) app.log.warn(warning);
+for (const line of productionWarnings(config)) app.log.warn(line);
 logThreadPriorities(app.log);
 try {
   await app.register(versionedAuth, { config });
