@@ -246,7 +246,7 @@ describe('the server process', () => {
       }
     }, 90_000);
 
-    it('DATA_DIR: another server on the same DATA_DIR', async () => {
+    it('DATA_DIR: another server on the same DATA_DIR (which starts once the first has stopped)', async () => {
       const shared = join(dataDir, 'shared');
       const first = await startServer({ PORT: String(await freePort()), DATA_DIR: shared, LOG_LEVEL: 'info' });
       try {
@@ -256,8 +256,18 @@ describe('the server process', () => {
         first.proc.kill('SIGTERM');
         expect(await first.exited).toBe(0);
       }
-      // Once the first has stopped, a new server starts on the same DATA_DIR.
-      const next = await startServer({ PORT: String(await freePort()), DATA_DIR: shared, LOG_LEVEL: 'info' });
+      // Once the first has stopped, a new server starts on the same DATA_DIR; in production,
+      // it logs the production warnings at warn, here the one about the embedded database.
+      const next = await startServer({
+        PORT: String(await freePort()),
+        DATA_DIR: shared,
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: randomBytes(32).toString('hex'),
+        JWT_REFRESH_SECRET: randomBytes(32).toString('base64'),
+      });
+      const warnings = next.lines.filter((line) => line.startsWith('{"level":40'));
+      expect(warnings.filter((line) => line.includes('DATABASE_URL is not set: running on the embedded database'))).toHaveLength(1);
       next.proc.kill('SIGTERM');
       expect(await next.exited).toBe(0);
     }, 120_000);
