@@ -195,7 +195,7 @@ function refuseWeakSecretsInProduction({ jwt }: Config): void {
 
 /**
  * Length × log2(distinct characters), counting a key that repeats itself (`abcabcabc…`) by
- * one repetition: generous to text, close for random keys (`openssl rand -hex 32` about 250).
+ * one repetition: generous to text, close for random keys (`openssl rand -hex 32` about 256).
  */
 function estimatedBits(key: string): number {
   const characters = Array.from(key);
