@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
-import { ConfigError, loadConfig, useDevelopmentKeys, type Config } from './config/index.js';
+import { ConfigError, loadConfig, productionWarnings, useDevelopmentKeys, type Config } from './config/index.js';
+import { startupFailure, type StartupPhase } from './config/startup-failure.js';
 import versionedAuth, { notFoundProblem, serverOptions } from './index.js';
 import { logThreadPriorities } from './runtime/priority.js';
 
@@ -17,8 +18,13 @@ try {
 
 const app = Fastify(serverOptions(config));
 if (warning) app.log.warn(warning);
+for (const line of productionWarnings(config)) app.log.warn(line);
 logThreadPriorities(app.log);
-await app.register(versionedAuth, { config });
+try {
+  await app.register(versionedAuth, { config });
+} catch (error) {
+  await refuseToStart(error, 'register');
+}
 app.setNotFoundHandler(notFoundProblem);
 
 /** A request still open this long after SIGTERM makes the process exit 1. */
@@ -37,5 +43,22 @@ closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log }, async ({ signal
   }
 });
 
-await app.listen({ host: config.host, port: config.port });
+try {
+  await app.listen({ host: config.host, port: config.port });
+} catch (error) {
+  await refuseToStart(error, 'listen');
+}
 app.log.info({ database: config.database.kind }, 'versioned-auth ready');
+
+/**
+ * A start-up failure that is the environment's doing (a locked DATA_DIR, a database that is
+ * missing or answers no, a port in use) is one line naming the variable, and exit 1; anything
+ * else is a bug and keeps its stack trace.
+ */
+async function refuseToStart(error: unknown, phase: StartupPhase): Promise<never> {
+  const line = startupFailure(error, config, phase);
+  if (line === undefined) throw error;
+  console.error(`versioned-auth: cannot start: ${line}`);
+  await app.close().catch(() => {});
+  process.exit(1);
+}

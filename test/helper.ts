@@ -33,6 +33,7 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   }
 }
 
+/** Test keys: placeholders (they contain "secret"), which loadConfig refuses with NODE_ENV=production. */
 export const ACCESS_SECRET = 'access-secret-for-tests-0123456789abcdef';
 export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789abcdef';
 

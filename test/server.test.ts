@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,9 +11,10 @@ import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, TEST_DATABASE_URL } 
 const root = new URL('..', import.meta.url);
 const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-server-'));
 let drop = async () => {};
-let child: ChildProcess | undefined;
+/** Every server process a test started, killed at the end whatever happened to it. */
+const children: ChildProcess[] = [];
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
   await drop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -35,7 +37,7 @@ async function startServer(env: Record<string, string>) {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child = proc;
+  children.push(proc);
   let buffer = '';
   proc.stdout!.on('data', (chunk) => {
     buffer += chunk;
@@ -46,8 +48,57 @@ async function startServer(env: Record<string, string>) {
   let stderr = '';
   proc.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 20_000, () => stderr);
+  // Generous: a first start initialises PGlite's files, slow on a busy two-core machine.
+  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 50_000, () => stderr);
   return { proc, lines, exited, stderr: () => stderr };
+}
+
+/** The built server (`npm run build` first; `npm test` does), started as `npm start` starts it. */
+function spawnBuilt(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--require', './dist/runtime/pool-priority.cjs', 'dist/server.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Starts the built server where it must refuse to start; resolves when it exits, or when it
+ * says it is ready instead (then it is killed, and `started` is true).
+ */
+async function startRefused(env: Record<string, string>) {
+  const proc = spawnBuilt(env);
+  children.push(proc);
+  let stdout = '';
+  let stderr = '';
+  let started = false;
+  proc.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+    if (!started && stdout.includes('versioned-auth ready')) {
+      started = true;
+      proc.kill('SIGKILL');
+    }
+  });
+  proc.stderr!.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  return { code, started, stdout, stderr };
+}
+
+/** Whether something accepts TCP connections at host:port. */
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 async function waitFor(condition: () => boolean, ms: number, why: () => string = () => '') {
@@ -137,5 +188,88 @@ describe('the server process', () => {
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toContain('ACCESS_TOKEN_TTL');
+  });
+
+  describe('refuses to start with one line naming the variable, no stack trace, exit 1', () => {
+    // Never printed: the password of DATABASE_URL.
+    const password = `pw-${randomBytes(6).toString('hex')}`;
+    const postgres = new URL(TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+    const postgresAt = `${postgres.hostname}:${postgres.port || 5432}`;
+    const postgresUp = reachable(postgres.hostname, Number(postgres.port || 5432));
+    /** A URL on the test PostgreSQL server with our password, for `database`. */
+    const postgresUrl = (database: string) => {
+      const url = new URL(postgres);
+      url.password = password;
+      url.pathname = `/${database}`;
+      return url.href;
+    };
+
+    /** Starts the built server and asserts the refusal's contract; returns its stderr line. */
+    async function expectRefusedStart(env: Record<string, string>, variable: string): Promise<string> {
+      const result = await startRefused({ DATA_DIR: join(dataDir, `refused-${randomBytes(4).toString('hex')}`), LOG_LEVEL: 'info', ...env });
+      expect(result.started, 'the server started').toBe(false);
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, result.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^versioned-auth: cannot start: ${variable}: `));
+      for (const output of [result.stdout, result.stderr]) {
+        expect(output).not.toContain('    at ');
+        expect(output).not.toContain('"stack"');
+        expect(output).not.toContain(password);
+      }
+      return lines[0]!;
+    }
+
+    it('DATABASE_URL: a refused connection', async () => {
+      const closed = await freePort();
+      const line = await expectRefusedStart({ PORT: String(await freePort()), DATABASE_URL: `postgres://postgres:${password}@127.0.0.1:${closed}/versioned_auth` }, 'DATABASE_URL');
+      expect(line).toContain(`127.0.0.1:${closed}`);
+    }, 60_000);
+
+    it('DATABASE_URL: a database that does not exist', async (ctx) => {
+      if (!(await postgresUp)) {
+        ctx.skip(`needs PostgreSQL, which CI always has: nothing answers at ${postgresAt} (set TEST_DATABASE_URL to point at one)`);
+      }
+      const database = `va_missing_${randomBytes(6).toString('hex')}`;
+      const line = await expectRefusedStart({ PORT: String(await freePort()), DATABASE_URL: postgresUrl(database) }, 'DATABASE_URL');
+      expect(line).toContain(`database "${database}" does not exist`);
+    }, 60_000);
+
+    it('PORT: a port in use', async () => {
+      const busy = createServer();
+      const port = await new Promise<number>((resolve) => busy.listen(0, '127.0.0.1', () => resolve((busy.address() as AddressInfo).port)));
+      try {
+        const line = await expectRefusedStart({ HOST: '127.0.0.1', PORT: String(port) }, 'PORT');
+        expect(line).toContain(`127.0.0.1:${port} is already in use`);
+      } finally {
+        busy.close();
+      }
+    }, 90_000);
+
+    it('DATA_DIR: another server on the same DATA_DIR (which starts once the first has stopped)', async () => {
+      const shared = join(dataDir, 'shared');
+      const first = await startServer({ PORT: String(await freePort()), DATA_DIR: shared, LOG_LEVEL: 'info' });
+      try {
+        const line = await expectRefusedStart({ PORT: String(await freePort()), DATA_DIR: shared }, 'DATA_DIR');
+        expect(line).toContain(`pid ${first.proc.pid}`);
+      } finally {
+        first.proc.kill('SIGTERM');
+        expect(await first.exited).toBe(0);
+      }
+      // Once the first has stopped, a new server starts on the same DATA_DIR; in production,
+      // it logs the production warnings at warn, here the one about the embedded database.
+      const next = await startServer({
+        PORT: String(await freePort()),
+        DATA_DIR: shared,
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: randomBytes(32).toString('hex'),
+        JWT_REFRESH_SECRET: randomBytes(32).toString('base64'),
+      });
+      const warnings = next.lines.filter((line) => line.startsWith('{"level":40'));
+      expect(warnings.filter((line) => line.includes('DATABASE_URL is not set: running on the embedded database'))).toHaveLength(1);
+      next.proc.kill('SIGTERM');
+      expect(await next.exited).toBe(0);
+    }, 120_000);
   });
 });

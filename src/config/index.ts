@@ -62,6 +62,16 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
+/** With NODE_ENV=production, a signing key estimated below this is refused. */
+const MIN_SECRET_BITS = 128;
+/**
+ * A key containing one of these (case-insensitively, ignoring everything but letters and
+ * digits) is a placeholder someone forgot to replace. Each has a letter outside a-f, so no
+ * hex key can contain one, and a random 32-byte base64 key does so about once in ten million.
+ */
+const PLACEHOLDER_WORDS = ['changeme', 'changeit', 'replaceme', 'secret', 'password', 'passwd', 'placeholder', 'example', 'default', 'insecure', 'qwerty', 'letmein'];
+/** Over this, REFRESH_REUSE_GRACE is a replay window rather than a race window (a production warning). */
+const MAX_QUIET_REUSE_GRACE = 60;
 
 /**
  * Parses and validates the environment once, writing nothing; throws ConfigError on the first bad
@@ -108,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
   };
   if (production) refuseMissingSecretsInProduction(config);
+  if (production) refuseWeakSecretsInProduction(config);
   requireDistinctRings(config.jwt.accessSecrets, config.jwt.refreshSecrets);
   return config;
 }
@@ -157,6 +168,64 @@ function refuseMissingSecretsInProduction(config: Config): void {
   if (config.production && first) {
     throw new ConfigError(first, `is required when NODE_ENV=production${second ? ` (and so is ${second})` : ''}`);
   }
+}
+
+/**
+ * Refuses a signing key that is a placeholder or whose estimated entropy (estimatedBits) is
+ * under 128 bits. The error never shows the key.
+ */
+function refuseWeakSecretsInProduction({ jwt }: Config): void {
+  const rings: [string, string[]][] = [
+    ['JWT_ACCESS_SECRET', jwt.accessSecrets],
+    ['JWT_REFRESH_SECRET', jwt.refreshSecrets],
+  ];
+  const advice = 'generate one with openssl rand -hex 32';
+  for (const [name, keys] of rings) {
+    keys.forEach((key, index) => {
+      const letters = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+      if (PLACEHOLDER_WORDS.some((word) => letters.includes(word))) {
+        throw new ConfigError(name, `key ${index + 1} looks like a placeholder (it contains a word such as secret, password or changeme), refused when NODE_ENV=production: ${advice}`);
+      }
+      if (estimatedBits(key) < MIN_SECRET_BITS) {
+        throw new ConfigError(name, `key ${index + 1} is too easy to guess (estimated under ${MIN_SECRET_BITS} bits), refused when NODE_ENV=production: ${advice}`);
+      }
+    });
+  }
+}
+
+/**
+ * Length × log2(distinct characters), counting a key that repeats itself (`abcabcabc…`) by
+ * one repetition: generous to text, close for random keys (`openssl rand -hex 32` about 256).
+ */
+function estimatedBits(key: string): number {
+  const characters = Array.from(key);
+  const repeats = (p: number) => p > 0 && p <= characters.length / 2 && characters.every((c, i) => i < p || c === characters[i - p]);
+  const period = characters.findIndex((_, p) => repeats(p));
+  const length = period === -1 ? characters.length : period;
+  return length * Math.log2(new Set(characters).size);
+}
+
+/**
+ * With NODE_ENV=production, one line for each setting that is allowed but unwise there;
+ * none outside production. The server logs them at warn.
+ */
+export function productionWarnings(config: Pick<Config, 'production' | 'cookieSecure' | 'corsOrigins' | 'refreshReuseGrace' | 'database'>): string[] {
+  if (!config.production) return [];
+  const warnings: string[] = [];
+  if (!config.cookieSecure) {
+    warnings.push('COOKIE_SECURE=false: the refresh-token cookie is also sent over plain HTTP, readable on the way; serve HTTPS and set COOKIE_SECURE=true');
+  }
+  const plain = config.corsOrigins.filter((origin) => origin.startsWith('http://'));
+  if (plain.length > 0) {
+    warnings.push(`CORS_ORIGINS: ${plain.join(', ')} ${plain.length === 1 ? 'is' : 'are'} plain HTTP: tokens handed to a page there travel unencrypted; list https:// origins`);
+  }
+  if (config.refreshReuseGrace > MAX_QUIET_REUSE_GRACE) {
+    warnings.push(`REFRESH_REUSE_GRACE=${config.refreshReuseGrace}s: a stolen refresh token replayed that long after its rotation is honoured instead of revoking the session; ${MAX_QUIET_REUSE_GRACE}s or less covers racing tabs`);
+  }
+  if (config.database.kind === 'pglite') {
+    warnings.push(`DATABASE_URL is not set: running on the embedded database in ${config.database.dataDir} (one process, no replicas); set DATABASE_URL to a PostgreSQL server`);
+  }
+  return warnings;
 }
 
 /** A key that both signs access tokens and verifies refresh tokens would let one pass as the other. */

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { DatabaseConfig } from '../config/index.js';
+import { lockDirectory } from './directory-lock.js';
 import * as schema from './schema.js';
 
 /** A drizzle database over either driver; nothing outside this file knows which. */
@@ -22,7 +23,11 @@ const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.u
 /** Arbitrary constant naming the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK = 7_310_482_331;
 
-/** Opens PGlite (files under its data directory, or `memory://`) or a `pg` pool. */
+/**
+ * Opens PGlite (files under its data directory, locked to this process until `close()`, or
+ * `memory://`) or a `pg` pool. A directory another live process holds throws a ConfigError
+ * naming DATA_DIR.
+ */
 export async function openDatabase(
   config: DatabaseConfig,
   onPoolError: (error: Error) => void = () => {},
@@ -74,8 +79,17 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const client = await PGlite.create(dataDir);
+  const onDisk = !dataDir.includes('://');
+  if (onDisk) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // One process per directory: a second PGlite on the same files would split the data.
+  const lock = onDisk ? lockDirectory(dataDir) : undefined;
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = await PGlite.create(dataDir);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const db = drizzle({ client, schema });
   return {
     db: db as unknown as Db,
@@ -84,6 +98,12 @@ async function openPglite(dataDir: string): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     migrate: () => migrate(db, { migrationsFolder }),
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }

@@ -1,11 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, requireSigningKeys, useDevelopmentKeys, type Config } from '../../src/config/index.js';
+import { ConfigError, loadConfig, productionWarnings, requireSigningKeys, useDevelopmentKeys, type Config } from '../../src/config/index.js';
+import { ACCESS_SECRET as HELPER_ACCESS, REFRESH_SECRET as HELPER_REFRESH } from '../helper.js';
 
+// Placeholders (they contain "secret"): fine for development, refused with NODE_ENV=production.
 const ACCESS = 'access-secret-for-config-tests-0123456789';
 const REFRESH = 'refresh-secret-for-config-tests-0123456789';
+// What production should use: `openssl rand -hex 32`, and 32 random bytes in base64.
+const STRONG_ACCESS = randomBytes(32).toString('hex');
+const STRONG_REFRESH = randomBytes(32).toString('base64');
 
 const dataDirs: string[] = [];
 
@@ -327,25 +333,97 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      ['JWT_REFRESH_SECRET', { JWT_ACCESS_SECRET: ACCESS }],
-      ['JWT_ACCESS_SECRET', { JWT_REFRESH_SECRET: REFRESH }],
+      ['JWT_REFRESH_SECRET', { JWT_ACCESS_SECRET: STRONG_ACCESS }],
+      ['JWT_ACCESS_SECRET', { JWT_REFRESH_SECRET: STRONG_REFRESH }],
     ])('refuses to start without %s alone, naming it', (missing, env) => {
       expectRefusal({ NODE_ENV: 'production', DATA_DIR: tempDataDir(), ...env }, missing);
     });
 
-    it('loads with explicit distinct secrets, with no warnings and no dev-keys.json', () => {
+    it('loads with explicit distinct secrets, with no development-key warning and no dev-keys.json', () => {
       const dataDir = tempDataDir();
       const config = loadConfig({
         NODE_ENV: 'production',
         DATA_DIR: dataDir,
-        JWT_ACCESS_SECRET: ACCESS,
-        JWT_REFRESH_SECRET: REFRESH,
+        JWT_ACCESS_SECRET: STRONG_ACCESS,
+        JWT_REFRESH_SECRET: STRONG_REFRESH,
       });
       expect(config.production).toBe(true);
       expectNoDevelopmentKeysNeeded(config);
-      expect(config.jwt.accessSecrets).toEqual([ACCESS]);
-      expect(config.jwt.refreshSecrets).toEqual([REFRESH]);
+      expect(config.jwt.accessSecrets).toEqual([STRONG_ACCESS]);
+      expect(config.jwt.refreshSecrets).toEqual([STRONG_REFRESH]);
       expect(existsSync(join(dataDir, 'dev-keys.json'))).toBe(false);
+    });
+
+    describe('signing keys', () => {
+      /** A production environment with strong keys, where `variable` is set to `value`. */
+      const productionEnv = (variable: string, value: string): NodeJS.ProcessEnv => ({
+        NODE_ENV: 'production',
+        DATA_DIR: tempDataDir(),
+        JWT_ACCESS_SECRET: STRONG_ACCESS,
+        JWT_REFRESH_SECRET: STRONG_REFRESH,
+        [variable]: value,
+      });
+      const hex = () => randomBytes(32).toString('hex');
+
+      // Each row: [case, the key (every one at least 32 bytes, so only the new rule refuses it), the key's place in its ring].
+      const weak: [string, string][] = [
+        ['64 × "a"', 'a'.repeat(64)],
+        ['change-me, repeated', 'change-me-change-me-change-me-change-me'],
+        ['a digit run', '0123456789'.repeat(4)],
+        ['two characters, alternating', 'ab'.repeat(60)],
+      ];
+      const placeholders: [string, string][] = [
+        ['"secret" in a long phrase', 'supersecretkeythatnobodywillguess2024'],
+        ['"Password", capitalised', 'ThisIsMyPassword-ForTheJWT-Signing-2024!'],
+        ['"Change_Me", spelled with underscores', 'Change_Me_Before_Deploying_To_Production_42'],
+        ['"CHANGEME" in capitals', 'CHANGEME-9f8e7d6c5b4a39281706f5e4d3c2b1a0'],
+        ["jwt.io's sample key", 'your-256-bit-secret-your-256-bit-secret'],
+        ['"example"', `example-key-${hex()}`],
+        ['"secret" beside a random part', `prod-jwt-secret-${hex()}`],
+        ["the test helper's access key", HELPER_ACCESS],
+        ["the test helper's refresh key", HELPER_REFRESH],
+      ];
+
+      describe.each(['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'])('%s', (variable) => {
+        it.each([...weak, ...placeholders])('refuses %s, in one line that names it and not the key', (_case, key) => {
+          const error = expectRefusal(productionEnv(variable, key), variable);
+          expect(error.message).toContain('key 1 ');
+          expect(error.message).toContain('NODE_ENV=production');
+          expect(error.message).not.toContain(key);
+        });
+
+        it.each([...weak, ...placeholders])('refuses %s as the second key of a ring, saying which', (_case, key) => {
+          const error = expectRefusal(productionEnv(variable, `${hex()},${key}`), variable);
+          expect(error.message).toContain('key 2 ');
+          expect(error.message).not.toContain(key);
+        });
+
+        it.each([...weak, ...placeholders])('accepts %s outside production', (_case, key) => {
+          const env = { ...productionEnv(variable, key), NODE_ENV: 'development' };
+          expect(loadConfig(env).production).toBe(false);
+        });
+      });
+
+      it('names the problem: a placeholder, or too easy to guess', () => {
+        expect(configError(productionEnv('JWT_ACCESS_SECRET', 'a'.repeat(64))).message).toMatch(/too easy to guess/);
+        expect(configError(productionEnv('JWT_ACCESS_SECRET', 'supersecretkeythatnobodywillguess2024')).message).toMatch(/placeholder/);
+      });
+
+      // Random keys vary: each row is tried on 50 fresh keys.
+      it.each([
+        ['openssl rand -hex 32', () => randomBytes(32).toString('hex')],
+        ['32 random bytes in base64', () => randomBytes(32).toString('base64')],
+        ['32 random bytes in base64url', () => randomBytes(32).toString('base64url')],
+        ['48 random bytes in base64', () => randomBytes(48).toString('base64')],
+      ])('accepts %s in both rings', (_case, generate) => {
+        for (let i = 0; i < 50; i += 1) {
+          const access = [generate(), generate()];
+          const refresh = generate();
+          const config = loadConfig({ ...productionEnv('JWT_REFRESH_SECRET', refresh), JWT_ACCESS_SECRET: access.join(',') });
+          expect(config.jwt.accessSecrets).toEqual(access);
+          expect(config.jwt.refreshSecrets).toEqual([refresh]);
+        }
+      });
     });
   });
 
@@ -407,6 +485,56 @@ describe('loadConfig', () => {
       expect(warning).not.toContain('JWT_ACCESS_SECRET');
       expect(warning).not.toContain(ACCESS);
     });
+  });
+});
+
+describe('productionWarnings', () => {
+  /** Production with strong keys, PostgreSQL, and every setting at its safe default, plus `overrides`. */
+  const production = (overrides: NodeJS.ProcessEnv = {}) =>
+    loadConfig(
+      validEnv({
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: STRONG_ACCESS,
+        JWT_REFRESH_SECRET: STRONG_REFRESH,
+        DATABASE_URL: 'postgres://app@db.internal:5432/auth',
+        ...overrides,
+      }),
+    );
+
+  it('has nothing to say about safe production settings', () => {
+    expect(productionWarnings(production({ CORS_ORIGINS: 'https://app.example', REFRESH_REUSE_GRACE: '60s' }))).toEqual([]);
+  });
+
+  // Each row: [case, the setting, the start of its one line].
+  it.each([
+    ['COOKIE_SECURE=false', { COOKIE_SECURE: 'false' }, 'COOKIE_SECURE=false: '],
+    ['an http:// CORS origin', { CORS_ORIGINS: 'https://app.example,http://app.example' }, 'CORS_ORIGINS: http://app.example is plain HTTP'],
+    ['two http:// CORS origins, in one line', { CORS_ORIGINS: 'http://a.example,http://localhost:5173' }, 'CORS_ORIGINS: http://a.example, http://localhost:5173 are plain HTTP'],
+    ['REFRESH_REUSE_GRACE over 60 s', { REFRESH_REUSE_GRACE: '61s' }, 'REFRESH_REUSE_GRACE=61s: '],
+    ['REFRESH_REUSE_GRACE of an hour', { REFRESH_REUSE_GRACE: '1h' }, 'REFRESH_REUSE_GRACE=3600s: '],
+    ['the embedded database', { DATABASE_URL: '' }, 'DATABASE_URL is not set: running on the embedded database'],
+  ])('warns in one line about %s', (_case, env, start) => {
+    const warnings = productionWarnings(production(env));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.startsWith(start), warnings[0]).toBe(true);
+    expect(warnings[0]).not.toMatch(/[\r\n]/);
+  });
+
+  it('warns once for each, all together, and never shows a key', () => {
+    const warnings = productionWarnings(
+      production({ COOKIE_SECURE: 'false', CORS_ORIGINS: 'http://a.example', REFRESH_REUSE_GRACE: '5m', DATABASE_URL: '' }),
+    );
+    expect(warnings.map((line) => line.split(/[:= ]/)[0])).toEqual(['COOKIE_SECURE', 'CORS_ORIGINS', 'REFRESH_REUSE_GRACE', 'DATABASE_URL']);
+    for (const line of warnings) {
+      expect(line).not.toContain(STRONG_ACCESS);
+      expect(line).not.toContain(STRONG_REFRESH);
+    }
+  });
+
+  it('says nothing outside production', () => {
+    const config = loadConfig(validEnv({ COOKIE_SECURE: 'false', CORS_ORIGINS: 'http://a.example', REFRESH_REUSE_GRACE: '5m' }));
+    expect(config.database.kind).toBe('pglite');
+    expect(productionWarnings(config)).toEqual([]);
   });
 });
 
