@@ -2,7 +2,7 @@ import fastifyJwt from '@fastify/jwt';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // By the package's name, as a team that installed it would: resolved through package.json "exports" to dist/.
-import versionedAuth, { openDatabase, serverOptions, type Config } from 'versioned-auth';
+import versionedAuth, { openDatabase, productionWarnings, serverOptions, type Config } from 'versioned-auth';
 import { bearer, createTestDatabase, decodeJwt, PASSWORD, problem, testClock, testConfig, uniqueEmail, type TestClock } from './helper.js';
 
 interface Host {
@@ -207,5 +207,15 @@ describe('registration fails fast on bad options', () => {
     const config = testConfig({ jwt: { ...testConfig().jwt, accessSecrets: [] } });
     await expect(app.register(versionedAuth, { config }).ready()).rejects.toThrow(/JWT_ACCESS_SECRET.*useDevelopmentKeys/);
     await app.close();
+  });
+});
+
+describe('the production warnings', () => {
+  it('are exported for a host to log, one line per unwise setting', () => {
+    const config = { production: true, cookieSecure: false, corsOrigins: [], refreshReuseGrace: 10, database: { kind: 'postgres', url: 'postgres://db/app' } } as const;
+    const warnings = productionWarnings(config);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('COOKIE_SECURE');
+    expect(productionWarnings({ ...config, cookieSecure: true })).toEqual([]);
   });
 });
