@@ -1,5 +1,5 @@
 import type { User } from '../db/schema.js';
-import { invalidCredentials } from '../errors.js';
+import { wrongPassword } from '../errors.js';
 import type { AccessClaims } from '../tokens/index.js';
 import { normalizePassword } from './credentials.js';
 import { currentUser } from './current-user.js';
@@ -14,7 +14,7 @@ export async function reauthenticate(deps: AuthDeps, access: AccessClaims, rawPa
   const password = normalizePassword(rawPassword, path);
   const user = await currentUser(deps, access);
   if (!(await deps.passwords.verify(user.passwordHash, password))) {
-    throw invalidCredentials();
+    throw wrongPassword();
   }
   return user;
 }
