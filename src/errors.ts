@@ -18,6 +18,9 @@ export interface FieldError {
 
 /** A refusal the client can act on. Mapped to HTTP in exactly one place (src/plugins/problem.ts). */
 export class AuthError extends Error {
+  /** The problem's `title` where it says more than its code's usual one. */
+  readonly title?: string;
+
   constructor(
     readonly code: DomainErrorCode,
     message: string = code,
@@ -36,6 +39,14 @@ export class AuthError extends Error {
  */
 export function invalidCredentials(): AuthError {
   return new AuthError('invalid_credentials', 'Invalid email or password');
+}
+
+/**
+ * A signed-in user's wrong password (password change, account deletion): the account is not
+ * in question, so the title does not say "email"; the code is login's all the same.
+ */
+export function wrongPassword(): AuthError {
+  return Object.assign(new AuthError('invalid_credentials', 'Invalid password'), { title: 'Invalid password' });
 }
 
 /** A 400 `validation_failed` naming each offending field. */

@@ -1,5 +1,5 @@
 import { createUsersRepository } from '../db/users.js';
-import { invalidCredentials } from '../errors.js';
+import { wrongPassword } from '../errors.js';
 import type { AccessClaims } from '../tokens/index.js';
 import { normalizePassword } from './credentials.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
@@ -23,7 +23,7 @@ export async function changePassword(
   return deps.db.transaction(async (tx) => {
     const changed = await createUsersRepository(tx).changePassword(user.id, user.passwordHash, newHash, new Date(deps.clock.now()));
     // Another change won the race since we checked: the current password may no longer be right.
-    if (changed === undefined) throw invalidCredentials();
+    if (changed === undefined) throw wrongPassword();
     return startSession({ ...deps, db: tx }, user, device);
   });
 }

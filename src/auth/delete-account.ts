@@ -1,5 +1,5 @@
 import { createUsersRepository } from '../db/users.js';
-import { invalidCredentials } from '../errors.js';
+import { wrongPassword } from '../errors.js';
 import type { AccessClaims } from '../tokens/index.js';
 import type { AuthDeps, DeviceInfo } from './deps.js';
 import { reauthenticate } from './reauthenticate.js';
@@ -8,6 +8,6 @@ import { reauthenticate } from './reauthenticate.js';
 export async function deleteAccount(deps: AuthDeps, access: AccessClaims, password: string, device: DeviceInfo): Promise<void> {
   const user = await reauthenticate(deps, access, password, '/password', device);
   if (!(await createUsersRepository(deps.db).delete(user.id, user.passwordHash))) {
-    throw invalidCredentials();
+    throw wrongPassword();
   }
 }

@@ -1,5 +1,5 @@
 import type { User } from '../db/schema.js';
-import { invalidCredentials } from '../errors.js';
+import { wrongPassword } from '../errors.js';
 import type { AccessClaims } from '../tokens/index.js';
 import { normalizePassword } from './credentials.js';
 import { currentUser } from './current-user.js';
@@ -23,7 +23,7 @@ export async function reauthenticate(
   const user = await currentUser(deps, access);
   const attempt = await reservePasswordAttempt(deps, { email: user.email, userId: user.id }, device);
   if (!(await deps.passwords.verify(user.passwordHash, password))) {
-    throw invalidCredentials();
+    throw wrongPassword();
   }
   await attempt?.succeeded();
   return user;

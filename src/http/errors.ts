@@ -17,6 +17,9 @@ export type ErrorCode = DomainErrorCode | HttpErrorCode;
 
 /** A refusal made by the HTTP layer itself; mapped to problem+json with the domain's in src/plugins/problem.ts. */
 export class HttpError extends Error {
+  /** The problem's `title` where it says more than its code's usual one. */
+  readonly title?: string;
+
   constructor(
     readonly code: HttpErrorCode,
     message: string = code,

@@ -61,11 +61,11 @@ export default fp<{ notFound: boolean; clock: Clock }>(
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof AuthError) {
         if (error.retryAt !== undefined) reply.header('retry-after', String(secondsUntil(error.retryAt, clock)));
-        return send(request, reply, error.code, error.errors);
+        return send(request, reply, error.code, error.errors, error.title);
       }
       if (error instanceof HttpError) {
         if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-        return send(request, reply, error.code);
+        return send(request, reply, error.code, undefined, error.title);
       }
       if (error.validation) {
         const errors = error.validation.map((issue) => ({
@@ -96,9 +96,9 @@ export function notFoundProblem(request: FastifyRequest, reply: FastifyReply) {
   return send(request, reply, 'not_found');
 }
 
-/** The problem+json answer for `code`; 401s to a Bearer credential carry `WWW-Authenticate`. */
-export function sendProblem(reply: FastifyReply, code: ErrorCode, bearer: boolean, errors?: FieldError[]) {
-  const { status, title } = PROBLEMS[code];
+/** The problem+json answer for `code` (`title`: the code's own); 401s to a Bearer credential carry `WWW-Authenticate`. */
+export function sendProblem(reply: FastifyReply, code: ErrorCode, bearer: boolean, errors?: FieldError[], title = PROBLEMS[code].title) {
+  const { status } = PROBLEMS[code];
   if (code === 'service_unavailable') reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   if (status === 401 && bearer) {
     reply.header('www-authenticate', code === 'token_missing' ? 'Bearer' : 'Bearer error="invalid_token"');
@@ -107,8 +107,8 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, bearer: boolea
   return reply.code(status).type('application/problem+json').send(problem);
 }
 
-const send = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, errors?: FieldError[]) =>
-  sendProblem(reply, code, request.bearerCredential === true, errors);
+const send = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, errors?: FieldError[], title?: string) =>
+  sendProblem(reply, code, request.bearerCredential === true, errors, title);
 
 /** A JSON pointer to the offending field, including the one a `required` rule found missing. */
 function fieldPath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {

@@ -187,38 +187,6 @@ describe('CSRF defence', () => {
   });
 });
 
-describe('CORS', () => {
-  it('answers a preflight from an allowed origin with credentials and the three headers', async () => {
-    const res = await t.app.inject({
-      method: 'OPTIONS',
-      url: '/auth/refresh',
-      headers: {
-        origin: APP_ORIGIN,
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type,x-token-transport,authorization',
-      },
-    });
-    expect(res.statusCode).toBe(204);
-    expect(res.headers['access-control-allow-origin']).toBe(APP_ORIGIN);
-    expect(res.headers['access-control-allow-credentials']).toBe('true');
-    expect(String(res.headers['access-control-allow-headers']).toLowerCase().split(/, */).sort()).toEqual([
-      'authorization',
-      'content-type',
-      'x-token-transport',
-    ]);
-  });
-
-  it('gives a foreign origin no CORS grant', async () => {
-    const res = await t.app.inject({
-      method: 'OPTIONS',
-      url: '/auth/refresh',
-      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
-    });
-    expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
-  });
-});
-
 describe('COOKIE_SECURE=false', () => {
   it('names the cookie refresh_token and leaves out Secure', async () => {
     const plain = await buildTestApp({ cookieSecure: false });
