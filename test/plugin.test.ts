@@ -1,3 +1,4 @@
+import fastifyCors from '@fastify/cors';
 import fastifyJwt from '@fastify/jwt';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +132,22 @@ describe('encapsulation: what governs our routes does not reach the host', () =>
   });
 });
 
+describe("a host at the root with its own @fastify/cors (CORS_ORIGINS empty)", () => {
+  const HOST_ORIGIN = 'https://shop.example';
+  let h: Host;
+  beforeAll(async () => {
+    h = await host((config) => Fastify(serverOptions(config)), {}, { after: (app) => void app.register(fastifyCors, { origin: HOST_ORIGIN }) });
+  });
+  afterAll(() => h.close());
+
+  it("starts, and the host's preflights on its own routes are the host's", async () => {
+    const headers = { origin: HOST_ORIGIN, 'access-control-request-method': 'POST' };
+    const theirs = await h.app.inject({ method: 'OPTIONS', url: '/echo', headers });
+    expect(theirs.statusCode).toBe(204);
+    expect(theirs.headers['access-control-allow-origin']).toBe(HOST_ORIGIN);
+  });
+});
+
 describe('the prefix option', () => {
   let h: Host;
   beforeAll(async () => {
@@ -212,7 +229,7 @@ describe('registration fails fast on bad options', () => {
 
 describe('the production warnings', () => {
   it('are exported for a host to log, one line per unwise setting', () => {
-    const config = { production: true, cookieSecure: false, corsOrigins: [], refreshReuseGrace: 10, database: { kind: 'postgres', url: 'postgres://db/app' } } as const;
+    const config = { production: true, cookieSecure: false, corsOrigins: [] as string[], refreshReuseGrace: 10, database: { kind: 'postgres' as const, url: 'postgres://db/app' } };
     const warnings = productionWarnings(config);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('COOKIE_SECURE');

@@ -14,6 +14,9 @@ const GRANT: FastifyCorsOptions = {
   maxAge: 600,
 };
 
+/** Our routes a browser may call cross-origin (under the plugin's prefix). */
+const OWN_PATHS = ['/auth/*', '/me'];
+
 /** A CORS preflight, as the Fetch standard sends one. */
 const isPreflight = (request: FastifyRequest) =>
   request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
@@ -32,11 +35,14 @@ export default fp<{ origins: readonly string[] }>(
   async (app, { origins }) => {
     const allowed = new Set(origins);
     if (allowed.size === 0) {
-      // No CORS at all, so no hook on every request: only a route, where @fastify/cors has its own.
-      app.options('*', async (request, reply) => {
-        if (isPreflight(request)) throw originNotAllowed();
-        return reply.callNotFound();
-      });
+      // No CORS at all, so no hook on every request: only routes, on our own paths, so a
+      // host mounting us at its root keeps `OPTIONS *` for its own @fastify/cors.
+      for (const path of OWN_PATHS) {
+        app.options(path, async (request, reply) => {
+          if (isPreflight(request)) throw originNotAllowed();
+          return reply.callNotFound();
+        });
+      }
       return;
     }
     await app.register(cors, {
