@@ -13,10 +13,11 @@ export const PLUGIN_TIMEOUT_MS = 120_000;
  * request ids that are random UUIDs (`genReqId`), problem+json answers to URLs that do not
  * decode and to requests Node's HTTP parser refuses (`frameworkErrors`,
  * `clientErrorHandler`), refusal of wrongly typed JSON instead of coercion and every field
- * error listed (Ajv), time for a first start on an embedded database (`pluginTimeout`), and pino with our redaction of credentials (`logger`, at
- * `LOG_LEVEL`; a host passing its own logger keeps its own).
+ * error listed (Ajv), time for a first start on an embedded database (`pluginTimeout`), pino with our redaction of credentials (`logger`, at
+ * `LOG_LEVEL`; a host passing its own logger keeps its own), and the client address behind
+ * the proxies `TRUST_PROXY` names (`trustProxy`).
  */
-export function serverOptions(config: Pick<Config, 'logLevel'>) {
+export function serverOptions(config: Pick<Config, 'logLevel' | 'trustProxy'>) {
   return {
     logger: loggerOptions({ level: config.logLevel }),
     genReqId: () => randomUUID(),
@@ -26,5 +27,6 @@ export function serverOptions(config: Pick<Config, 'logLevel'>) {
     // The plugin opens and migrates its database while it registers; an embedded PGlite's
     // first start runs initdb (about 6 s here), close to Fastify's default of 10 s.
     pluginTimeout: PLUGIN_TIMEOUT_MS,
+    trustProxy: config.trustProxy,
   } satisfies FastifyServerOptions;
 }

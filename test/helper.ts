@@ -70,6 +70,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     redisKeyPrefix: 'versioned-auth:',
     corsOrigins: [],
     cookieSecure: true,
+    trustProxy: false,
     logLevel: 'silent',
     passwordHashing: OWASP_ARGON2ID,
     clock: testClock(),

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { createLoginThrottle, type LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/index.js';
+import { rateLimitKey } from '../http/client-address.js';
 import { HttpError } from '../http/errors.js';
 import { createMemoryCounters, createRedisCounters, failOpen } from '../rate-limit/counters.js';
 
@@ -41,6 +42,8 @@ export default fp<{ config: RateLimitConfig }>(
       limitByAddress: async (scope: FastifyInstance) => {
         await scope.register(rateLimit, {
           ...ADDRESS_LIMIT,
+          // request.ip is the client's address as TRUST_PROXY yields it; IPv6 per /64.
+          keyGenerator: (request) => rateLimitKey(request.ip),
           ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}address:` } : {}),
           skipOnError: true,
           errorResponseBuilder: (_request, context) =>
