@@ -16,6 +16,8 @@ try {
 }
 
 const app = Fastify(serverOptions(config));
+// MAX_CONNECTIONS: past it Node closes new connections at once, before file descriptors run out.
+app.server.maxConnections = config.httpServer.maxConnections;
 if (warning) app.log.warn(warning);
 logThreadPriorities(app.log);
 await app.register(versionedAuth, { config });

@@ -71,6 +71,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     corsOrigins: [],
     cookieSecure: true,
     trustProxy: false,
+    httpServer: { requestTimeout: 10, keepAliveTimeout: 72, maxConnections: 1000 },
     logLevel: 'silent',
     passwordHashing: OWASP_ARGON2ID,
     clock: testClock(),

@@ -43,6 +43,8 @@ export interface Config {
    * `linklocal`, `uniquelocal`) whose `X-Forwarded-For` gives `request.ip`.
    */
   trustProxy: false | string[];
+  /** The HTTP server's limits (docs/deployment.md); timeouts in seconds. */
+  httpServer: { requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
   logLevel: string;
   passwordHashing: PasswordHashingConfig;
   clock: Clock;
@@ -100,6 +102,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     corsOrigins: corsOrigins(envOrDefault('CORS_ORIGINS', '')),
     cookieSecure: oneOf(envOrDefault('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
     trustProxy: trustedProxies(envOrDefault('TRUST_PROXY', 'false')),
+    httpServer: {
+      requestTimeout: serverTimeout(envOrDefault('REQUEST_TIMEOUT', '10s'), 'REQUEST_TIMEOUT'),
+      keepAliveTimeout: serverTimeout(envOrDefault('KEEP_ALIVE_TIMEOUT', '72s'), 'KEEP_ALIVE_TIMEOUT'),
+      maxConnections: connectionCap(envOrDefault('MAX_CONNECTIONS', '1000')),
+    },
     logLevel: oneOf(envOrDefault('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
     passwordHashing: OWASP_ARGON2ID,
     clock: systemClock,
@@ -274,6 +281,20 @@ function isProxyRange(entry: string): boolean {
   if (prefix === undefined) return true;
   // A /0 would trust every address, as `true` does (and proxy-addr refuses it).
   return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** A server timeout in seconds: at least 1 s, at most an hour (Node's timers overflow past 24 days). */
+function serverTimeout(value: string, name: string): number {
+  const seconds = durationSeconds(value, name, 1);
+  if (seconds > 3600) throw new ConfigError(name, 'must be at most 1h');
+  return seconds;
+}
+
+function connectionCap(value: string): number {
+  if (!/^\d{1,7}$/.test(value) || Number(value) < 1) {
+    throw new ConfigError('MAX_CONNECTIONS', `${quote(value)} is not a number of connections (1 or more)`);
+  }
+  return Number(value);
 }
 
 /** The URL `text` spells, or undefined when it is not one. */

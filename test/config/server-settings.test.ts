@@ -26,12 +26,23 @@ function expectRefusal(overrides: NodeJS.ProcessEnv, variable: string): ConfigEr
   return error;
 }
 
-describe('TRUST_PROXY', () => {
-  it('default to no trusted proxy', () => {
-    expect(loadConfig(env()).trustProxy).toBe(false);
+describe('server settings', () => {
+  it('default to no trusted proxy, a 10 s request timeout, 72 s keep-alive and 1000 connections', () => {
+    const config = loadConfig(env());
+    expect(config.trustProxy).toBe(false);
+    expect(config.httpServer).toEqual({ requestTimeout: 10, keepAliveTimeout: 72, maxConnections: 1000 });
   });
 
-  describe('values', () => {
+  it('reach Fastify through serverOptions, in milliseconds', () => {
+    const config = loadConfig(env({ TRUST_PROXY: '10.0.0.0/8', REQUEST_TIMEOUT: '5s', KEEP_ALIVE_TIMEOUT: '1m' }));
+    const options = serverOptions(config);
+    expect(options).toMatchObject({ trustProxy: ['10.0.0.0/8'], requestTimeout: 5000, keepAliveTimeout: 60_000 });
+    // Node never times out a stalled body when headersTimeout exceeds requestTimeout.
+    expect(options.http.headersTimeout).toBeLessThanOrEqual(options.requestTimeout);
+    expect(options.connectionTimeout).toBeGreaterThan(options.requestTimeout);
+  });
+
+  describe('TRUST_PROXY', () => {
     it.each([
       ['false', false],
       ['FALSE', false],
@@ -68,6 +79,34 @@ describe('TRUST_PROXY', () => {
       ['private', /not an IP address/],
     ])('refuses %j, naming TRUST_PROXY', (value, message) => {
       expect(expectRefusal({ TRUST_PROXY: value }, 'TRUST_PROXY').message).toMatch(message);
+    });
+  });
+
+  describe.each([
+    ['REQUEST_TIMEOUT', (value: string) => loadConfig(env({ REQUEST_TIMEOUT: value })).httpServer.requestTimeout],
+    ['KEEP_ALIVE_TIMEOUT', (value: string) => loadConfig(env({ KEEP_ALIVE_TIMEOUT: value })).httpServer.keepAliveTimeout],
+  ])('%s', (variable, read) => {
+    it.each([
+      ['30', 30],
+      ['30s', 30],
+      ['2m', 120],
+      ['1h', 3600],
+    ])('reads %j as %i seconds', (value, seconds) => {
+      expect(read(value)).toBe(seconds);
+    });
+
+    it.each(['0', '0s', '10x', '-5', '2h', '1d'])('refuses %j', (value) => {
+      expectRefusal({ [variable]: value }, variable);
+    });
+  });
+
+  describe('MAX_CONNECTIONS', () => {
+    it('reads a number of connections', () => {
+      expect(loadConfig(env({ MAX_CONNECTIONS: '50' })).httpServer.maxConnections).toBe(50);
+    });
+
+    it.each(['0', '-1', 'lots', '1e3', '12.5', '99999999'])('refuses %j', (value) => {
+      expectRefusal({ MAX_CONNECTIONS: value }, 'MAX_CONNECTIONS');
     });
   });
 });
