@@ -28,8 +28,9 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
  * database (`pluginTimeout`), pino with our redaction of credentials (`logger`, at
  * `LOG_LEVEL`; a host passing its own logger keeps its own), timeouts that close slow and
  * idle connections (`REQUEST_TIMEOUT`, `KEEP_ALIVE_TIMEOUT`), the client address behind
- * the proxies `TRUST_PROXY` names (`trustProxy`). The connection cap, `MAX_CONNECTIONS`,
- * is no Fastify option: src/server.ts sets `app.server.maxConnections`.
+ * the proxies `TRUST_PROXY` names (`trustProxy`), and problem+json 503s while the server
+ * closes (`return503OnClosing: false` leaves them to the plugin). The connection cap,
+ * `MAX_CONNECTIONS`, is no Fastify option: src/server.ts sets `app.server.maxConnections`.
  */
 export function serverOptions(config: Pick<Config, 'logLevel' | 'trustProxy' | 'httpServer'>) {
   const requestTimeout = config.httpServer.requestTimeout * 1000;
@@ -50,5 +51,6 @@ export function serverOptions(config: Pick<Config, 'logLevel' | 'trustProxy' | '
     http: { headersTimeout: requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     keepAliveTimeout: config.httpServer.keepAliveTimeout * 1000,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
+    return503OnClosing: false,
   } satisfies FastifyHttpOptions<Server>;
 }

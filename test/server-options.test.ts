@@ -1,7 +1,9 @@
 import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../src/db/client.js';
+import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
 import { buildApp, createTestDatabase, testConfig } from './helper.js';
 
 /**
@@ -94,3 +96,73 @@ describe('REQUEST_TIMEOUT', () => {
     expect(parseAnswer(raw!).status).toBe(200);
   });
 });
+
+describe('requests that arrive while the server closes', () => {
+  let drop = async () => {};
+  let database: Database;
+  beforeAll(async () => {
+    const testDb = await createTestDatabase();
+    drop = testDb.drop;
+    database = await openDatabase(testDb.config);
+  });
+  afterAll(async () => {
+    await database.close();
+    await drop();
+  });
+
+  it('get 503 service_unavailable in problem+json with Retry-After and Connection: close, on our routes, the host\'s and 404s', async () => {
+    let release = () => {};
+    let closeStarted = () => {};
+    const started = new Promise<void>((resolve) => (closeStarted = resolve));
+    const app = await buildAppWithHostRoute(database, (host) => {
+      // A preClose hook of the host's that takes its time holds the close open, as requests
+      // in flight do: the server still listens, and Fastify is closing.
+      host.addHook('preClose', async () => {
+        closeStarted();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const closed = app.close();
+    try {
+      await started;
+      for (const url of ['/health', '/me', '/host/hello', '/no/such/path']) {
+        const raw = await sendAndWaitForClose(port, `GET ${url} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`);
+        const answer = parseAnswer(raw!);
+        expect(answer.status, url).toBe(503);
+        expect(answer.headers['content-type'], url).toBe('application/problem+json; charset=utf-8');
+        expect(answer.headers.connection, url).toBe('close');
+        expect(Number(answer.headers['retry-after']), url).toBeGreaterThan(0);
+        expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+        expect(answer.body, url).toMatchObject({ status: 503, code: 'service_unavailable' });
+      }
+    } finally {
+      release();
+      await closed;
+    }
+  });
+
+  it('before closing, the host\'s route answers as usual', async () => {
+    const app = await buildAppWithHostRoute(database);
+    try {
+      const res = await app.inject({ method: 'GET', url: '/host/hello' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ hello: 'host' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** The service as src/server.ts builds it, plus a route of the host's own registered after the plugin. */
+async function buildAppWithHostRoute(database: Database, beforeReady: (app: FastifyInstance) => void = () => {}): Promise<FastifyInstance> {
+  const config = testConfig();
+  const app = Fastify(serverOptions(config));
+  await app.register(versionedAuth, { config, database });
+  app.get('/host/hello', async () => ({ hello: 'host' }));
+  app.setNotFoundHandler(notFoundProblem);
+  beforeReady(app);
+  await app.ready();
+  return app;
+}

@@ -36,7 +36,7 @@ describe('server settings', () => {
   it('reach Fastify through serverOptions, in milliseconds', () => {
     const config = loadConfig(env({ TRUST_PROXY: '10.0.0.0/8', REQUEST_TIMEOUT: '5s', KEEP_ALIVE_TIMEOUT: '1m' }));
     const options = serverOptions(config);
-    expect(options).toMatchObject({ trustProxy: ['10.0.0.0/8'], requestTimeout: 5000, keepAliveTimeout: 60_000 });
+    expect(options).toMatchObject({ trustProxy: ['10.0.0.0/8'], requestTimeout: 5000, keepAliveTimeout: 60_000, return503OnClosing: false });
     // Node never times out a stalled body when headersTimeout exceeds requestTimeout.
     expect(options.http.headersTimeout).toBeLessThanOrEqual(options.requestTimeout);
     expect(options.connectionTimeout).toBeGreaterThan(options.requestTimeout);
