@@ -4,8 +4,8 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import { createLoginThrottle, type LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/index.js';
-import { rateLimitKey } from '../http/client-address.js';
 import { HttpError } from '../http/errors.js';
+import { rateLimitKey } from '../rate-limit/address-key.js';
 import { createMemoryCounters, createRedisCounters, failOpen } from '../rate-limit/counters.js';
 
 declare module 'fastify' {
