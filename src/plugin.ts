@@ -11,6 +11,7 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { cookieSettings, type CookieSettings } from './http/transport.js';
 import authService from './plugins/auth-service.js';
 import { createAuthenticate } from './plugins/authenticate.js';
+import closing from './plugins/closing.js';
 import cors from './plugins/cors.js';
 import database from './plugins/database.js';
 import jsonBody from './plugins/json-body.js';
@@ -63,6 +64,8 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
   const prefix = normalisePrefix(options.prefix);
   const names = { authenticate: 'authenticate', user: 'user', ...options.decorators };
   host.decorateRequest(names.user, null);
+  // In the host's context, before our routes and the host's own that follow.
+  await host.register(closing);
 
   await host.register(
     async (app) => {

@@ -17,6 +17,8 @@ try {
 }
 
 const app = Fastify(serverOptions(config));
+// MAX_CONNECTIONS: past it Node closes new connections at once, before file descriptors run out.
+app.server.maxConnections = config.httpServer.maxConnections;
 if (warning) app.log.warn(warning);
 for (const line of productionWarnings(config)) app.log.warn(line);
 logThreadPriorities(app.log);

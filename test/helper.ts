@@ -71,6 +71,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     redisKeyPrefix: 'versioned-auth:',
     corsOrigins: [],
     cookieSecure: true,
+    trustProxy: false,
+    httpServer: { requestTimeout: 10, keepAliveTimeout: 72, maxConnections: 1000 },
     logLevel: 'silent',
     passwordHashing: OWASP_ARGON2ID,
     clock: testClock(),

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,40 @@ describe('the server process', () => {
     },
     60_000,
   );
+
+  it('past MAX_CONNECTIONS closes new connections at once, and takes them again once one closes', async () => {
+    const port = await freePort();
+    const server = await startServer({ PORT: String(port), DATA_DIR: join(dataDir, 'cap'), LOG_LEVEL: 'info', MAX_CONNECTIONS: '2' });
+    /** A connection that sent GET /health: resolves with it once the answer (or the close) arrives. */
+    const healthOn = () =>
+      new Promise<{ socket: Socket; answer: string }>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+        let answer = '';
+        socket.on('error', () => {});
+        socket.on('data', (chunk) => {
+          answer += chunk;
+          if (answer.includes('\r\n\r\n')) resolve({ socket, answer });
+        });
+        socket.on('close', () => resolve({ socket, answer }));
+      });
+    const held = [await healthOn(), await healthOn()];
+    for (const { answer } of held) expect(answer).toMatch(/^HTTP\/1\.1 200/);
+
+    const refused = await healthOn();
+    expect(refused.answer).toBe('');
+    expect(refused.socket.destroyed).toBe(true);
+
+    held[0]!.socket.destroy();
+    // Node counts the closed connection a moment later; from then on it takes a new one.
+    let again = await healthOn();
+    const deadline = Date.now() + 10_000;
+    while (again.answer === '' && Date.now() < deadline) again = await healthOn();
+    expect(again.answer).toMatch(/^HTTP\/1\.1 200/);
+    again.socket.destroy();
+    held[1]!.socket.destroy();
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 60_000);
 
   it('refuses to start on a bad value, with one line naming the variable', async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { devKeysPath, loadOrCreateDevKeys } from './dev-keys.js';
@@ -37,6 +38,13 @@ export interface Config {
   redisKeyPrefix: string;
   corsOrigins: string[];
   cookieSecure: boolean;
+  /**
+   * Fastify's `trustProxy`: `false`, or the proxies (addresses, CIDRs, `loopback`,
+   * `linklocal`, `uniquelocal`) whose `X-Forwarded-For` gives `request.ip`.
+   */
+  trustProxy: false | string[];
+  /** The HTTP server's limits (docs/deployment.md); timeouts in seconds. */
+  httpServer: { requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
   logLevel: string;
   passwordHashing: PasswordHashingConfig;
   clock: Clock;
@@ -103,6 +111,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     redisKeyPrefix: 'versioned-auth:',
     corsOrigins: corsOrigins(envOrDefault('CORS_ORIGINS', '')),
     cookieSecure: oneOf(envOrDefault('COOKIE_SECURE', 'true'), 'COOKIE_SECURE', ['true', 'false']) === 'true',
+    trustProxy: trustedProxies(envOrDefault('TRUST_PROXY', 'false')),
+    httpServer: {
+      requestTimeout: serverTimeout(envOrDefault('REQUEST_TIMEOUT', '10s'), 'REQUEST_TIMEOUT'),
+      keepAliveTimeout: serverTimeout(envOrDefault('KEEP_ALIVE_TIMEOUT', '72s'), 'KEEP_ALIVE_TIMEOUT'),
+      maxConnections: connectionCap(envOrDefault('MAX_CONNECTIONS', '1000')),
+    },
     logLevel: oneOf(envOrDefault('LOG_LEVEL', 'info'), 'LOG_LEVEL', LOG_LEVELS),
     passwordHashing: OWASP_ARGON2ID,
     clock: systemClock,
@@ -300,6 +314,56 @@ function corsOrigins(value: string): string[] {
     }
     return trimmed;
   });
+}
+
+/** proxy-addr's named ranges, accepted in TRUST_PROXY next to addresses and CIDRs. */
+const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `false`, or a list of proxies. `true` and hop counts are refused: neither checks who
+ * is connecting, so any client that reaches the server directly could pick its own
+ * address with `X-Forwarded-For` (and Fastify 5.12.1+ ignores hop counts anyway).
+ */
+function trustedProxies(value: string): false | string[] {
+  const lower = value.toLowerCase();
+  if (lower === 'false') return false;
+  if (lower === 'true' || /^\d+$/.test(value)) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `${quote(value)} would believe X-Forwarded-For from clients that connect directly; list your proxies' addresses or CIDRs (e.g. 10.0.0.0/8, or uniquelocal)`,
+    );
+  }
+  return value.split(',').map((entry) => {
+    const trimmed = entry.trim();
+    if (!isProxyRange(trimmed)) {
+      throw new ConfigError('TRUST_PROXY', `${quote(trimmed)} is not an IP address, a CIDR like 10.0.0.0/8, or one of ${NAMED_PROXY_RANGES.join(', ')}`);
+    }
+    return trimmed;
+  });
+}
+
+function isProxyRange(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || address.includes('%') || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  // A /0 would trust every address, as `true` does (and proxy-addr refuses it).
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** A server timeout in seconds: at least 1 s, at most an hour (Node's timers overflow past 24 days). */
+function serverTimeout(value: string, name: string): number {
+  const seconds = durationSeconds(value, name, 1);
+  if (seconds > 3600) throw new ConfigError(name, 'must be at most 1h');
+  return seconds;
+}
+
+function connectionCap(value: string): number {
+  if (!/^\d{1,7}$/.test(value) || Number(value) < 1) {
+    throw new ConfigError('MAX_CONNECTIONS', `${quote(value)} is not a number of connections (1 or more)`);
+  }
+  return Number(value);
 }
 
 /** The URL `text` spells, or undefined when it is not one. */

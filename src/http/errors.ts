@@ -6,6 +6,7 @@ export type HttpErrorCode =
   | 'token_missing'
   | 'csrf_rejected'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'service_unavailable'

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -21,6 +22,7 @@ const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   not_found: { status: 404, title: 'Not found' },
   email_taken: { status: 409, title: 'An account with this email already exists' },
   payload_too_large: { status: 413, title: 'The body is too large' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   unsupported_media_type: { status: 415, title: 'The body must be application/json' },
   rate_limited: { status: 429, title: 'Too many requests' },
   service_unavailable: { status: 503, title: 'The service is temporarily unavailable' },
@@ -76,6 +78,12 @@ export default fp<{ notFound: boolean; clock: Clock }>(
       }
       const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
       if (mapped) return send(request, reply, mapped);
+      // The client hung up before its body arrived, or REQUEST_TIMEOUT cut it off (with a
+      // 408): nobody is left to answer, and it says nothing about the database.
+      if (request.raw.destroyed && !request.raw.complete) {
+        request.log.info('the client went away before its body arrived');
+        return send(request, reply, 'validation_failed');
+      }
       // Serialized here, not by the logger, so a host's own logger never sees a failed
       // query's parameters either. (A per-context `logSerializers` would do the same at the
       // price of a slower child logger on every request, GET /me included.)
@@ -133,23 +141,31 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   void send(request, reply, unroutable ? 'not_found' : 'internal_error');
 }
 
+/** What Node's refusals become: status, reason phrase, title, code; anything else is a 400. */
+const CLIENT_ERRORS: Record<string, [number, string, string, ErrorCode]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'Request headers too large', 'payload_too_large'],
+  // REQUEST_TIMEOUT: the headers or the body did not arrive in time.
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', PROBLEMS.request_timeout.title, 'request_timeout'],
+};
+const MALFORMED: [number, string, string, ErrorCode] = [400, 'Bad Request', 'Malformed HTTP request', 'validation_failed'];
+
 /**
  * Requests Node's HTTP parser refuses (bad header bytes, conflicting lengths, headers over
- * the limit) never reach Fastify: answer them as problem+json too, and close.
+ * the limit) or that do not arrive in time never reach Fastify: answer them as
+ * problem+json too, and close.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // As Node does: no answer on a connection that is gone or whose answer has begun.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const problem: Problem = tooLarge
-    ? { type: 'about:blank', status, title: 'Request headers too large', code: 'payload_too_large' }
-    : { type: 'about:blank', status, title: 'Malformed HTTP request', code: 'validation_failed' };
+  const [status, reason, title, code] = (error.code && CLIENT_ERRORS[error.code]) || MALFORMED;
+  const problem: Problem = { type: 'about:blank', status, title, code };
   const body = JSON.stringify(problem);
   socket.end(
-    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${SECURITY_HEADER_LINES}Connection: close\r\n\r\n${body}`,
   );
 }

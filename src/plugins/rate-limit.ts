@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { createLoginThrottle, type LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/index.js';
 import { HttpError } from '../http/errors.js';
+import { rateLimitKey } from '../rate-limit/address-key.js';
 import { createMemoryCounters, createRedisCounters, failOpen } from '../rate-limit/counters.js';
 
 declare module 'fastify' {
@@ -41,6 +42,8 @@ export default fp<{ config: RateLimitConfig }>(
       limitByAddress: async (scope: FastifyInstance) => {
         await scope.register(rateLimit, {
           ...ADDRESS_LIMIT,
+          // request.ip is the client's address as TRUST_PROXY yields it; IPv6 per /64.
+          keyGenerator: (request) => rateLimitKey(request.ip),
           ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}address:` } : {}),
           skipOnError: true,
           errorResponseBuilder: (_request, context) =>
