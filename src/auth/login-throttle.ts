@@ -60,6 +60,3 @@ export function createLoginThrottle(counters: Counters): LoginThrottle {
     },
   };
 }
-
-/** How the limits and the known-address rule name a client address. */
-export const addressKey = (ip: string) => ip;

@@ -1,6 +1,7 @@
 import { createSignInAddressesRepository } from '../db/sign-in-addresses.js';
 import type { AuthDeps, DeviceInfo } from './deps.js';
-import { addressKey, type Attempt } from './login-throttle.js';
+import { rateLimitKey } from '../rate-limit/address-key.js';
+import type { Attempt } from './login-throttle.js';
 
 /**
  * Counts one password check (a sign-in or a re-authentication) against the login limits
@@ -14,7 +15,7 @@ export async function reservePasswordAttempt(
   device: DeviceInfo,
 ): Promise<Attempt | undefined> {
   if (!deps.loginThrottle) return undefined;
-  const address = device.ip === null ? 'unknown' : addressKey(device.ip);
+  const address = device.ip === null ? 'unknown' : rateLimitKey(device.ip);
   const since = new Date(deps.clock.now() - deps.refreshTtl * 1000);
   const owner = account.userId === undefined ? { email: account.email } : { userId: account.userId };
   return deps.loginThrottle.reserve(account.email, address, () =>

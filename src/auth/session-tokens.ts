@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSessionsRepository } from '../db/sessions.js';
 import { invalidCredentials } from '../errors.js';
-import { addressKey } from './login-throttle.js';
+import { rateLimitKey } from '../rate-limit/address-key.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 
 export interface SessionTokensInput {
@@ -39,7 +39,7 @@ export async function startSession(
     refreshJti: randomUUID(),
     now: new Date(now),
     expiresAt: new Date(now + deps.refreshTtl * 1000),
-    address: device.ip === null ? null : addressKey(device.ip),
+    address: device.ip === null ? null : rateLimitKey(device.ip),
     forgetBefore: new Date(now - deps.refreshTtl * 1000),
     ...device,
   };

@@ -108,6 +108,27 @@ async function fillAccountCap(app: FastifyInstance, email: string) {
   for (let i = 0; i < LOGIN_LIMITS.perAccount.max / 2; i++) await failTimes(app, email, address(), 2);
 }
 
+describe('IPv6 clients', () => {
+  it('counts failed logins from one IPv6 /64 as one address', async () => {
+    const { email } = await register(t.app, uniqueEmail(), PASSWORD);
+    const prefix = `2001:db8:${randomBytes(2).toString('hex')}:1`;
+    for (let i = 0; i < LOGIN_LIMITS.perAddress.max; i++) {
+      expect((await login(t.app, email, 'wrong password!', `${prefix}::${(i + 1).toString(16)}`)).statusCode).toBe(401);
+    }
+    expectLimited(await login(t.app, email, PASSWORD, `${prefix}:ffff::1`), 15 * 60);
+  });
+
+  it('past the account cap, knows the /64 the owner signed in from, not only the one address', async () => {
+    const prefix = `2001:db8:${randomBytes(2).toString('hex')}:2`;
+    const { email } = await register(t.app, uniqueEmail(), PASSWORD);
+    expect((await login(t.app, email, PASSWORD, `${prefix}::1`)).statusCode).toBe(200);
+    await fillAccountCap(t.app, email);
+    // The same home network with a new privacy address.
+    expect((await login(t.app, email, PASSWORD, `${prefix}:abcd:1234:5678:9abc`)).statusCode).toBe(200);
+    expectLimited(await login(t.app, email, PASSWORD, `2001:db8:${randomBytes(2).toString('hex')}:3::1`), 60 * 60);
+  });
+});
+
 describe(`past an account's cap of ${LOGIN_LIMITS.perAccount.max} failures an hour`, () => {
   it('refuses every address the account has not signed in from, before any argon2 work, writing nothing', async () => {
     const { email } = await register(t.app, uniqueEmail(), PASSWORD);
