@@ -44,7 +44,7 @@ export function serverOptions(config: Pick<Config, 'logLevel' | 'trustProxy' | '
     // The plugin opens and migrates its database while it registers; an embedded PGlite's
     // first start runs initdb (about 6 s here), close to Fastify's default of 10 s.
     pluginTimeout: PLUGIN_TIMEOUT_MS,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Node answers a request not received in full by then with 408 (clientErrorHandler).
     // Its headersTimeout must not exceed requestTimeout, or a request whose body stalls
     // is never timed out.
@@ -54,4 +54,13 @@ export function serverOptions(config: Pick<Config, 'logLevel' | 'trustProxy' | '
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     return503OnClosing: false,
   } satisfies FastifyHttpOptions<Server>;
+}
+
+/**
+ * Fastify (5.12.1 on) believes no hop at all when given a number, since a count cannot
+ * check who connects; TRUST_PROXY's hop count keeps its usual meaning instead (that many
+ * proxies in front, as Express counts them), with a production warning at start.
+ */
+function trustProxyOption(trust: Config['trustProxy']) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }

@@ -39,10 +39,11 @@ export interface Config {
   corsOrigins: string[];
   cookieSecure: boolean;
   /**
-   * Fastify's `trustProxy`: `false`, or the proxies (addresses, CIDRs, `loopback`,
-   * `linklocal`, `uniquelocal`) whose `X-Forwarded-For` gives `request.ip`.
+   * Fastify's `trustProxy`: `false`, the proxies (addresses, CIDRs, `loopback`,
+   * `linklocal`, `uniquelocal`) whose `X-Forwarded-For` gives `request.ip`, or a hop count
+   * (that many proxies in front, whoever they are).
    */
-  trustProxy: false | string[];
+  trustProxy: false | string[] | number;
   /** The HTTP server's limits (docs/deployment.md); timeouts in seconds. */
   httpServer: { requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
   logLevel: string;
@@ -223,7 +224,9 @@ function estimatedBits(key: string): number {
  * With NODE_ENV=production, one line for each setting that is allowed but unwise there;
  * none outside production. The server logs them at warn.
  */
-export function productionWarnings(config: Pick<Config, 'production' | 'cookieSecure' | 'corsOrigins' | 'refreshReuseGrace' | 'database'>): string[] {
+export function productionWarnings(
+  config: Pick<Config, 'production' | 'cookieSecure' | 'corsOrigins' | 'refreshReuseGrace' | 'database'> & Partial<Pick<Config, 'trustProxy'>>,
+): string[] {
   if (!config.production) return [];
   const warnings: string[] = [];
   if (!config.cookieSecure) {
@@ -235,6 +238,9 @@ export function productionWarnings(config: Pick<Config, 'production' | 'cookieSe
   }
   if (config.refreshReuseGrace > MAX_QUIET_REUSE_GRACE) {
     warnings.push(`REFRESH_REUSE_GRACE=${config.refreshReuseGrace}s: a stolen refresh token replayed that long after its rotation is honoured instead of revoking the session; ${MAX_QUIET_REUSE_GRACE}s or less covers racing tabs`);
+  }
+  if (typeof config.trustProxy === 'number') {
+    warnings.push(`TRUST_PROXY=${config.trustProxy}: X-Forwarded-For is believed from whoever connects; make sure only your proxies can reach this server, or list their addresses instead`);
   }
   if (config.database.kind === 'pglite') {
     warnings.push(`DATABASE_URL is not set: running on the embedded database in ${config.database.dataDir} (one process, no replicas); set DATABASE_URL to a PostgreSQL server`);
@@ -320,17 +326,22 @@ function corsOrigins(value: string): string[] {
 const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /**
- * `false`, or a list of proxies. `true` and hop counts are refused: neither checks who
- * is connecting, so any client that reaches the server directly could pick its own
- * address with `X-Forwarded-For` (and Fastify 5.12.1+ ignores hop counts anyway).
+ * `false`, a list of proxies, or a hop count. `true` is refused: it would believe
+ * `X-Forwarded-For` from anyone. A hop count believes that many hops whoever they are, so
+ * the server must be reachable only through its proxies (a production warning says so).
  */
-function trustedProxies(value: string): false | string[] {
+function trustedProxies(value: string): false | string[] | number {
   const lower = value.toLowerCase();
-  if (lower === 'false') return false;
-  if (lower === 'true' || /^\d+$/.test(value)) {
+  if (lower === 'false' || lower === '') return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops < 1 || hops > 10) throw new ConfigError('TRUST_PROXY', 'a hop count must be 1 to 10 (or use false)');
+    return hops;
+  }
+  if (lower === 'true') {
     throw new ConfigError(
       'TRUST_PROXY',
-      `${quote(value)} would believe X-Forwarded-For from clients that connect directly; list your proxies' addresses or CIDRs (e.g. 10.0.0.0/8, or uniquelocal)`,
+      `${quote(value)} would believe X-Forwarded-For from any client; list your proxies' addresses or CIDRs (e.g. 10.0.0.0/8, or uniquelocal), or give their number`,
     );
   }
   return value.split(',').map((entry) => {

@@ -502,7 +502,7 @@ describe('productionWarnings', () => {
     );
 
   it('has nothing to say about safe production settings', () => {
-    expect(productionWarnings(production({ CORS_ORIGINS: 'https://app.example', REFRESH_REUSE_GRACE: '60s' }))).toEqual([]);
+    expect(productionWarnings(production({ CORS_ORIGINS: 'https://app.example', REFRESH_REUSE_GRACE: '60s', TRUST_PROXY: '10.0.0.0/8' }))).toEqual([]);
   });
 
   // Each row: [case, the setting, the start of its one line].
@@ -513,6 +513,7 @@ describe('productionWarnings', () => {
     ['REFRESH_REUSE_GRACE over 60 s', { REFRESH_REUSE_GRACE: '61s' }, 'REFRESH_REUSE_GRACE=61s: '],
     ['REFRESH_REUSE_GRACE of an hour', { REFRESH_REUSE_GRACE: '1h' }, 'REFRESH_REUSE_GRACE=3600s: '],
     ['the embedded database', { DATABASE_URL: '' }, 'DATABASE_URL is not set: running on the embedded database'],
+    ['a TRUST_PROXY hop count', { TRUST_PROXY: '1' }, 'TRUST_PROXY=1: X-Forwarded-For is believed from whoever connects'],
   ])('warns in one line about %s', (_case, env, start) => {
     const warnings = productionWarnings(production(env));
     expect(warnings).toHaveLength(1);

@@ -54,6 +54,8 @@ describe('server settings', () => {
       ['2001:db8::/32', ['2001:db8::/32']],
       ['10.1.2.3/32', ['10.1.2.3/32']],
       ['loopback, linklocal, uniquelocal', ['loopback', 'linklocal', 'uniquelocal']],
+      ['1', 1],
+      ['2', 2],
     ])('reads %j', (value, expected) => {
       const config = loadConfig(env({ TRUST_PROXY: value }));
       expect(config.trustProxy).toEqual(expected);
@@ -63,8 +65,8 @@ describe('server settings', () => {
 
     it.each([
       ['true', /any client|directly/],
-      ['1', /directly/],
-      ['2', /directly/],
+      ['0', /1 to 10/],
+      ['11', /1 to 10/],
       ['0.0.0.0/0', /not an IP address/],
       ['::/0', /not an IP address/],
       ['10.0.0.0/33', /not an IP address/],

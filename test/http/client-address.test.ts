@@ -16,11 +16,15 @@ const sink = new Writable({
 let t: TestApp;
 /** The same service behind a proxy: TRUST_PROXY=10.0.0.0/8. */
 let proxied: FastifyInstance;
+/** Behind one proxy, counted: TRUST_PROXY=1. */
+let oneHop: FastifyInstance;
 beforeAll(async () => {
   t = await buildTestApp({ rateLimit: true });
   proxied = await buildApp({ ...t.config, trustProxy: ['10.0.0.0/8'] }, { database: t.database, logger: { level: 'info', stream: sink } });
+  oneHop = await buildApp({ ...t.config, trustProxy: 1 }, { database: t.database });
 });
 afterAll(async () => {
+  await oneHop.close();
   await proxied.close();
   await t.close();
 });
@@ -72,8 +76,12 @@ describe('TRUST_PROXY: the client address', () => {
     ['two trusted proxies', 'proxied', PROXY, '198.51.100.7, 10.9.9.9', '198.51.100.7'],
     ['a trusted proxy over IPv4-mapped IPv6', 'proxied', `::ffff:${PROXY}`, '198.51.100.7', '198.51.100.7'],
     ['a trusted proxy without the header', 'proxied', PROXY, undefined, PROXY],
+    ['TRUST_PROXY=1: the last hop the proxy added', 'one hop', PROXY, '198.51.100.7', '198.51.100.7'],
+    ['TRUST_PROXY=1: a client that forged a hop before the proxy', 'one hop', PROXY, `${forged}, 198.51.100.7`, '198.51.100.7'],
+    ['TRUST_PROXY=1: no header', 'one hop', PROXY, undefined, PROXY],
   ])('%s: the session records the right address', async (_name, which, peer, forwarded, expected) => {
-    expect(await sessionIp(which === 'default' ? t.app : proxied, peer, forwarded)).toBe(expected);
+    const app = { default: t.app, proxied, 'one hop': oneHop }[which]!;
+    expect(await sessionIp(app, peer, forwarded)).toBe(expected);
   });
 
   it('logs the address it yields', async () => {
