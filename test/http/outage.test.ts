@@ -70,5 +70,10 @@ describe('logging an outage', () => {
     expect(log).toContain('database unavailable');
     expect(log).not.toContain(email);
     expect(log).not.toContain(PASSWORD);
+    // ...but with what went wrong: the error's type and message, not "[object Object]".
+    const entry = logLines.map((line) => JSON.parse(line)).find((line) => line.msg === 'database unavailable');
+    expect(entry.err.type).not.toBe('object');
+    expect(entry.err.message).not.toContain('[object Object]');
+    expect(entry.err.message.length).toBeGreaterThan(0);
   });
 });
