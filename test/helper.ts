@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
@@ -34,6 +35,18 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 }
 
 /** Test keys: placeholders (they contain "secret"), which loadConfig refuses with NODE_ENV=production. */
+/** A log destination that keeps every line, for tests that read what was logged. */
+export function logCapture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
 export const ACCESS_SECRET = 'access-secret-for-tests-0123456789abcdef';
 export const REFRESH_SECRET = 'refresh-secret-for-tests-0123456789abcdef';
 

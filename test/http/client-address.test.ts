@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESS_LIMIT } from '../../src/plugins/rate-limit.js';
-import { bearer, buildApp, buildTestApp, PASSWORD, problem, uniqueEmail, type TestApp } from '../helper.js';
+import { bearer, buildApp, buildTestApp, PASSWORD, problem, uniqueEmail, logCapture, type TestApp } from '../helper.js';
 
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    lines.push(String(chunk));
-    done();
-  },
-});
+const { lines, stream: sink } = logCapture();
 
 let t: TestApp;
 /** The same service behind a proxy: TRUST_PROXY=10.0.0.0/8. */

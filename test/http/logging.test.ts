@@ -1,14 +1,7 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, buildTestApp, PASSWORD, refreshWith, uniqueEmail, type TestApp } from '../helper.js';
+import { bearer, buildTestApp, PASSWORD, refreshWith, uniqueEmail, logCapture, type TestApp } from '../helper.js';
 
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    lines.push(String(chunk));
-    done();
-  },
-});
+const { lines, stream: sink } = logCapture();
 
 let t: TestApp;
 beforeAll(async () => {

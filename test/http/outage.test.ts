@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
-import { bearer, PASSWORD, problem, testConfig, buildApp, createTestTokens } from '../helper.js';
+import { bearer, PASSWORD, problem, testConfig, buildApp, createTestTokens, logCapture } from '../helper.js';
 
 // A PostgreSQL URL where nothing listens: every query fails to connect, as in an outage.
 const config = testConfig({ database: { kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/unreachable' } });
 let app: FastifyInstance;
 let database: Database;
-const logLines: string[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    logLines.push(String(chunk));
-    done();
-  },
-});
+const { lines: logLines, stream: sink } = logCapture();
 
 beforeAll(async () => {
   const real = await openDatabase(config.database);
