@@ -9,10 +9,18 @@ import { logThreadPriorities } from './runtime/priority.js';
 let config: Config;
 let warning: string | undefined;
 try {
-  ({ config, warning } = useDevelopmentKeys(loadConfig(process.env)));
+  config = loadConfig(process.env);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`versioned-auth: invalid configuration: ${error.message}`);
+  process.exit(1);
+}
+try {
+  ({ config, warning } = useDevelopmentKeys(config));
+} catch (error) {
+  const line = startupFailure(error, config, 'keys');
+  if (line === undefined) throw error;
+  console.error(`versioned-auth: cannot start: ${line}`);
   process.exit(1);
 }
 

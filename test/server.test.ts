@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -279,6 +279,13 @@ describe('the server process', () => {
         busy.close();
       }
     }, 90_000);
+
+    it('DATA_DIR: development keys that cannot be written there', async () => {
+      const notADirectory = join(dataDir, `a-file-${randomBytes(4).toString('hex')}`);
+      writeFileSync(notADirectory, '');
+      const line = await expectRefusedStart({ PORT: String(await freePort()), DATA_DIR: join(notADirectory, 'data') }, 'DATA_DIR');
+      expect(line).toContain('ENOTDIR');
+    }, 60_000);
 
     it('DATA_DIR: another server on the same DATA_DIR (which starts once the first has stopped)', async () => {
       const shared = join(dataDir, 'shared');

@@ -1,7 +1,10 @@
 import { ConfigError, type Config } from './index.js';
 
-/** Where start-up failed: registering the plugin (which opens the database), or listening. */
-export type StartupPhase = 'register' | 'listen';
+/**
+ * Where start-up failed: writing the development keys into DATA_DIR, registering the
+ * plugin (which opens the database), or listening.
+ */
+export type StartupPhase = 'keys' | 'register' | 'listen';
 
 /** System errors of a connection that got no answer, or lost it. */
 const UNREACHABLE = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
@@ -21,6 +24,7 @@ export function startupFailure(
 ): string | undefined {
   if (error instanceof ConfigError) return error.message;
   if (phase === 'listen') return listenFailure(errorCode(error), config);
+  if (phase === 'keys') return dataDirFailure(error, config.dataDir);
   if (config.database.kind === 'postgres') return postgresFailure(error, config.database.url);
   return dataDirFailure(error, config.dataDir);
 }

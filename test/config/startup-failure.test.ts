@@ -28,6 +28,7 @@ describe('startupFailure', () => {
     ['a privileged port', failure('listen EACCES', { code: 'EACCES', syscall: 'listen' }), postgres, 'listen', /^PORT: 3000 needs privileges/],
     ['a HOST not on this machine', failure('listen EADDRNOTAVAIL', { code: 'EADDRNOTAVAIL' }), postgres, 'listen', /^HOST: 127\.0\.0\.1 is not an address of this machine/],
     ['an unwritable DATA_DIR', failure('EACCES: permission denied', { code: 'EACCES', path: '/srv/data/pglite' }), pglite, 'register', /^DATA_DIR: cannot use \/srv\/data\/pglite \(EACCES\)/],
+    ['development keys that cannot be written, on PostgreSQL too', failure('EACCES: permission denied', { code: 'EACCES', path: '/srv/data/dev-keys.json' }), postgres, 'keys', /^DATA_DIR: cannot use \/srv\/data\/dev-keys\.json \(EACCES\)/],
   ])('explains %s in one line naming the variable, without the password', (_case, error, config, phase, expected) => {
     const line = startupFailure(error, config, phase);
     expect(line).toMatch(expected);
