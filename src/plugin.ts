@@ -17,6 +17,7 @@ import database from './plugins/database.js';
 import jsonBody from './plugins/json-body.js';
 import problem from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
+import revocation from './plugins/revocation.js';
 import securityHeaders from './plugins/security-headers.js';
 import tokens from './plugins/tokens.js';
 import type { AccessClaims } from './tokens/index.js';
@@ -71,6 +72,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
     async (app) => {
       await app.register(database, { config: config.database, database: options.database });
       await app.register(tokens, { config });
+      await app.register(revocation, { config });
       await app.register(rateLimit, { config });
       await app.register(authService, { config });
       await app.register(problem, { notFound: prefix !== '', clock: config.clock });
@@ -78,10 +80,11 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       await app.register(securityHeaders);
       await app.register(cors, { origins: config.corsOrigins });
 
-      host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false));
+      const revoked = app.authRevocation.check;
+      host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false, revoked));
       app.decorateRequest('bearerCredential', false);
       app.decorate('authHttp', {
-        authenticate: createAuthenticate(app.authTokens, names.user, true),
+        authenticate: createAuthenticate(app.authTokens, names.user, true, revoked),
         claimsOf: (request: FastifyRequest) => {
           const claims = (request as unknown as Record<string, AccessClaims | null>)[names.user];
           if (!claims) throw new Error('route is missing the authenticate hook');

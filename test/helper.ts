@@ -8,7 +8,7 @@ import tokensPlugin from '../src/plugins/tokens.js';
 import type { Tokens } from '../src/tokens/index.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
-import { sessions, signInAddresses, users } from '../src/db/schema.js';
+import { revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
 import { createTemporaryDatabase } from './support/temporary-database.js';
 
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
@@ -79,6 +79,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       refreshTtl: 30 * 86400,
     },
     refreshReuseGrace: 10,
+    accessTokenRevocation: 'instant',
     rateLimit: false,
     redisUrl: undefined,
     redisKeyPrefix: 'versioned-auth:',
@@ -176,12 +177,13 @@ export async function buildTestApp(
 
 /** Every row of every table, to prove a refused request wrote nothing. */
 export async function snapshot(database: Database) {
-  const [allUsers, allSessions, addresses] = await Promise.all([
+  const [allUsers, allSessions, addresses, allRevocations] = await Promise.all([
     database.db.select().from(users).orderBy(users.id),
     database.db.select().from(sessions).orderBy(sessions.id),
     database.db.select().from(signInAddresses).orderBy(signInAddresses.userId, signInAddresses.address),
+    database.db.select().from(revocations).orderBy(revocations.id),
   ]);
-  return { users: allUsers, sessions: allSessions, signInAddresses: addresses };
+  return { users: allUsers, sessions: allSessions, signInAddresses: addresses, revocations: allRevocations };
 }
 
 let counter = 0;
@@ -216,6 +218,22 @@ export function refreshWith(app: FastifyInstance, refreshToken: string): Promise
 
 export function me(app: FastifyInstance, accessToken: string, extra: Partial<InjectOptions> = {}) {
   return app.inject({ method: 'GET', url: '/me', headers: bearer(accessToken), ...extra });
+}
+
+/**
+ * Polls GET /me until `app` refuses `token` as revoked (the revocation feed takes a moment to
+ * reach every instance) and returns that answer; throws if it is still accepted after
+ * `timeoutMs` (generous: it bounds a broken run, it is no latency assertion).
+ */
+export async function revokedEventually(app: FastifyInstance, token: string, timeoutMs = 5000): Promise<LightMyRequestResponse> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const res = await me(app, token);
+    if (res.statusCode === 401 && problem(res).code === 'token_revoked') return res;
+    if (res.statusCode !== 200) throw new Error(`expected 200 or 401 token_revoked, got ${res.statusCode}: ${res.body}`);
+    if (performance.now() > deadline) throw new Error(`still accepted after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** Decodes a compact JWS without verifying it. */

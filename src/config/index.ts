@@ -8,6 +8,8 @@ export type { Clock } from './clock.js';
 
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
 
+export type AccessTokenRevocation = 'instant' | 'strict' | 'off';
+
 export interface PasswordHashingConfig {
   /** argon2id memory in KiB. */
   memoryCost: number;
@@ -31,6 +33,12 @@ export interface Config {
   };
   /** Seconds a rotated refresh token is still honoured (two tabs racing). */
   refreshReuseGrace: number;
+  /**
+   * ACCESS_TOKEN_REVOCATION: `instant` refuses revoked access tokens within about a second on
+   * every instance (the revocation feed), degrading to signature-only while the feed is down;
+   * `strict` answers 503 instead while it is down; `off` checks signatures only.
+   */
+  accessTokenRevocation: AccessTokenRevocation;
   rateLimit: boolean;
   /** Shared store for rate limits across instances; memory when absent. */
   redisUrl?: string;
@@ -107,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: portNumber(envOrDefault('PORT', '3000')),
     database: databaseConfig(env.DATABASE_URL?.trim(), dataDir),
     refreshReuseGrace: durationSeconds(envOrDefault('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
+    accessTokenRevocation: oneOf(envOrDefault('ACCESS_TOKEN_REVOCATION', 'instant'), 'ACCESS_TOKEN_REVOCATION', ['instant', 'strict', 'off']) as AccessTokenRevocation,
     rateLimit: oneOf(envOrDefault('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
     redisUrl: redisUrl(env.REDIS_URL?.trim()),
     redisKeyPrefix: 'versioned-auth:',

@@ -17,7 +17,24 @@ export interface Database {
   /** Applies pending migrations; safe to run from several instances at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * LISTENs on `channel` over a connection of its own (never one of the pool's): resolves
+   * once listening. `onLost` is called once if that connection fails later (PostgreSQL
+   * only: PGlite runs in-process); the listener is then dead, and a new one must be opened.
+   */
+  listen(channel: string, onNotification: (payload: string | undefined) => void, onLost: (error: Error) => void): Promise<Listener>;
 }
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+/** How the listener's connection shows in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'versioned-auth revocation feed';
+/** The listener checks its otherwise idle connection this often, to notice a silent network failure. */
+const LISTENER_HEARTBEAT_MS = 10_000;
+/** A listener being closed waits this long for the server's goodbye, then drops the socket. */
+const LISTENER_END_TIMEOUT_MS = 1000;
 
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Arbitrary constant naming the advisory lock that serialises migrations across instances. */
@@ -54,6 +71,9 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', onPoolError);
+  // A client checked out for a transaction is not the pool's to watch: its connection
+  // dying mid-transaction must not crash the process either (the transaction fails).
+  pool.on('connect', (client) => client.on('error', onPoolError));
   const db = drizzle({ client: pool, schema }) as unknown as Db;
   return {
     db,
@@ -72,6 +92,54 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
       }
     },
     close: () => pool.end(),
+    listen: async (channel, onNotification, onLost) => {
+      const client = new pg.Client({
+        connectionString: url,
+        application_name: LISTENER_APPLICATION_NAME,
+        connectionTimeoutMillis: 2000,
+        query_timeout: 2000,
+        keepAlive: true,
+      });
+      let listening = false;
+      let heartbeat: NodeJS.Timeout | undefined;
+      let ending: Promise<void> | undefined;
+      // end() waits for the server to answer; on a dead network path it would wait forever.
+      const end = () =>
+        (ending ??= (async () => {
+          clearInterval(heartbeat);
+          const socket = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            client.end().catch(() => {}),
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTENER_END_TIMEOUT_MS))),
+          ]);
+          clearTimeout(timer);
+          socket?.destroy();
+        })());
+      const lost = (error: Error) => {
+        if (ending) return;
+        void end();
+        if (listening) onLost(error);
+      };
+      client.on('error', lost);
+      client.on('end', () => lost(new Error('the listener connection ended')));
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotification(message.payload);
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      } catch (error) {
+        await end();
+        throw error;
+      }
+      listening = true;
+      heartbeat = setInterval(() => {
+        client.query('select 1').catch((error: Error) => lost(error));
+      }, LISTENER_HEARTBEAT_MS);
+      heartbeat.unref();
+      return { close: end };
+    },
   };
 }
 
@@ -98,6 +166,11 @@ async function openPglite(dataDir: string): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     migrate: () => migrate(db, { migrationsFolder }),
+    // In-process: notifications are delivered at commit, and the connection cannot be lost.
+    listen: async (channel, onNotification) => {
+      const unlisten = await client.listen(channel, onNotification);
+      return { close: () => unlisten().catch(() => {}) };
+    },
     close: async () => {
       try {
         await client.close();

@@ -1,4 +1,4 @@
-import { index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -56,5 +56,29 @@ export const signInAddresses = pgTable(
   (table) => [primaryKey({ columns: [table.userId, table.address] })],
 );
 
+/**
+ * One row per revocation event, written in the transaction that causes it and announced
+ * with NOTIFY at its commit: what every instance needs to refuse access tokens that still
+ * verify. No foreign key: a deleted user's row must outlive the user. Rows older than
+ * ACCESS_TOKEN_TTL + the clock skew are of no more use (every token they name has expired).
+ */
+export const revocations = pgTable(
+  'revocations',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** `user_version` (logout-all, password change), `user_deleted`, or `session` (one session signed out). */
+    kind: text('kind', { enum: ['user_version', 'user_deleted', 'session'] }).notNull(),
+    userId: uuid('user_id').notNull(),
+    /** For `session`: the session whose access tokens die. */
+    sessionId: uuid('session_id'),
+    /** For `user_version`: the lowest version still valid; tokens carrying less die. */
+    refreshTokenVersion: integer('refresh_token_version'),
+    /** On the injected clock of the instance that wrote it. */
+    createdAt: instant('created_at').notNull(),
+  },
+  (table) => [index('revocations_created_at_idx').on(table.createdAt)],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type Revocation = typeof revocations.$inferSelect;

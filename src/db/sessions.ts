@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
+import { changeRecordingRevocations } from './revocations.js';
 import { sessions, signInAddresses, users } from './schema.js';
 
 export interface DeviceInfo {
@@ -98,6 +99,9 @@ function rotationStatement(db: Db) {
   return statement;
 }
 
+/** A revoked session's row as a revocation event: its columns `id` and `user_id`. */
+const SESSION_REVOKED = { kind: 'session', userId: 'user_id', sessionId: 'id' } as const;
+
 /** Queries on `sessions`; `db` may be a transaction. */
 export function createSessionsRepository(db: Db) {
   return {
@@ -117,24 +121,24 @@ export function createSessionsRepository(db: Db) {
         .orderBy(desc(sessions.createdAt), desc(sessions.id));
     },
 
-    /** Revokes one of the user's live sessions; false when there is no such live session. */
+    /** Revokes one of the user's live sessions, recording the revocation; false when there is no such live session. */
     async revokeLive(sessionId: string, userId: string, now: Date): Promise<boolean> {
-      const rows = await db
+      const change = db
         .update(sessions)
         .set({ revokedAt: now })
         .where(and(eq(sessions.id, sessionId), live(userId, now)))
-        .returning({ id: sessions.id });
-      return rows.length === 1;
+        .returning({ id: sessions.id, userId: sessions.userId });
+      return (await changeRecordingRevocations(db, change, SESSION_REVOKED, now)).length === 1;
     },
 
-    /** Revokes every live session of the user but one; returns how many it revoked. */
+    /** Revokes every live session of the user but one, recording each revocation; returns how many it revoked. */
     async revokeOthers(userId: string, keepSessionId: string, now: Date): Promise<number> {
-      const rows = await db
+      const change = db
         .update(sessions)
         .set({ revokedAt: now })
         .where(and(ne(sessions.id, keepSessionId), live(userId, now)))
-        .returning({ id: sessions.id });
-      return rows.length;
+        .returning({ id: sessions.id, userId: sessions.userId });
+      return (await changeRecordingRevocations(db, change, SESSION_REVOKED, now)).length;
     },
 
     /**
@@ -201,12 +205,14 @@ export function createSessionsRepository(db: Db) {
       return session && { ...session, userVersion: user.version, email: user.email };
     },
 
-    /** Revokes one of the user's sessions; idempotent. */
+    /** Revokes one of the user's sessions, recording the revocation; idempotent (a second call records nothing). */
     async revoke(sessionId: string, userId: string, now: Date): Promise<void> {
-      await db
+      const change = db
         .update(sessions)
         .set({ revokedAt: now })
-        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+        .returning({ id: sessions.id, userId: sessions.userId });
+      await changeRecordingRevocations(db, change, SESSION_REVOKED, now);
     },
   };
 }

@@ -68,6 +68,9 @@ export const LogoutAllResponse = Type.Object({
 
 export const Status = Type.Object({ status: Type.String() });
 
+/** `/ready`: `{"status":"ok"}`, or `degraded` with what is down (the revocation feed). */
+export const ReadyStatus = Type.Object({ status: Type.String(), revocationFeed: Type.Optional(Type.Literal('down')) });
+
 const Problem = Type.Object({
   type: Type.String(),
   status: Type.Integer(),

@@ -3,6 +3,7 @@ import { AuthError } from '../errors.js';
 import { HttpError } from '../http/errors.js';
 import type { AccessClaims, Tokens } from '../tokens/index.js';
 import { sendProblem } from './problem.js';
+import type { RevocationCheck } from './revocation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,9 +29,15 @@ export function verifyBearer(tokens: Tokens, request: FastifyRequest): AccessCla
  * The protected-request hook: synchronous, no promise, no database. Sets
  * `request[userProperty]` to the verified claims, or answers the 401 itself in problem+json
  * (on a host's routes no error handler of ours would). `ownRoutes` also marks the request
- * so that later 401s from our handlers carry `WWW-Authenticate`.
+ * so that later 401s from our handlers carry `WWW-Authenticate`. `revoked`, when given, is
+ * asked after the signature (the in-memory revocation list: two Map lookups at most).
  */
-export function createAuthenticate(tokens: Tokens, userProperty: string, ownRoutes: boolean): onRequestHookHandler {
+export function createAuthenticate(
+  tokens: Tokens,
+  userProperty: string,
+  ownRoutes: boolean,
+  revoked?: RevocationCheck,
+): onRequestHookHandler {
   return function authenticate(request, reply, done) {
     // Answers to a credential are the user's own: no shared or browser cache keeps them.
     reply.header('cache-control', 'no-store');
@@ -42,6 +49,13 @@ export function createAuthenticate(tokens: Tokens, userProperty: string, ownRout
       if (!(error instanceof AuthError || error instanceof HttpError)) return done(error as Error);
       sendProblem(reply, error.code, true);
       return;
+    }
+    if (revoked !== undefined) {
+      const refusal = revoked(claims);
+      if (refusal !== undefined) {
+        sendProblem(reply, refusal, true);
+        return;
+      }
     }
     (request as unknown as Record<string, unknown>)[userProperty] = claims;
     done();

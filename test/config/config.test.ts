@@ -175,6 +175,8 @@ describe('loadConfig', () => {
       ['a JWT_REFRESH_SECRET equal to JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET', 'JWT_REFRESH_SECRET', ACCESS],
       ['a JWT_ACCESS_SECRET equal to JWT_REFRESH_SECRET', 'JWT_REFRESH_SECRET', 'JWT_ACCESS_SECRET', REFRESH],
       ['RATE_LIMIT "maybe"', 'RATE_LIMIT', 'RATE_LIMIT', 'maybe'],
+      ['ACCESS_TOKEN_REVOCATION "sometimes"', 'ACCESS_TOKEN_REVOCATION', 'ACCESS_TOKEN_REVOCATION', 'sometimes'],
+      ['ACCESS_TOKEN_REVOCATION "true"', 'ACCESS_TOKEN_REVOCATION', 'ACCESS_TOKEN_REVOCATION', 'true'],
       ['COOKIE_SECURE "yes"', 'COOKIE_SECURE', 'COOKIE_SECURE', 'yes'],
       ['LOG_LEVEL "loud"', 'LOG_LEVEL', 'LOG_LEVEL', 'loud'],
       ['a CORS origin with a path', 'CORS_ORIGINS', 'CORS_ORIGINS', 'https://a.example/path'],
@@ -183,6 +185,16 @@ describe('loadConfig', () => {
       ['a REFRESH_TOKEN_TTL shorter than the default ACCESS_TOKEN_TTL', 'ACCESS_TOKEN_TTL', 'REFRESH_TOKEN_TTL', '10m'],
     ])('refuses %s, naming %s', (_name, named, variable, value) => {
       expectRefusal(validEnv({ [variable]: value }), named);
+    });
+
+    it.each([
+      [undefined, 'instant'],
+      ['  ', 'instant'],
+      ['instant', 'instant'],
+      ['OFF', 'off'],
+      ['strict', 'strict'],
+    ])('reads ACCESS_TOKEN_REVOCATION %j as %s (instant by default)', (value, expected) => {
+      expect(loadConfig(validEnv({ ACCESS_TOKEN_REVOCATION: value })).accessTokenRevocation).toBe(expected);
     });
 
     it('refuses an ACCESS_TOKEN_TTL longer than an explicit REFRESH_TOKEN_TTL, naming ACCESS_TOKEN_TTL', () => {

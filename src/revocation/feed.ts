@@ -1,0 +1,118 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../config/clock.js';
+import type { Database, Listener } from '../db/client.js';
+import { parseRevocationPayload, pruneRevocations, REVOCATION_CHANNEL, revocationsSince } from '../db/revocations.js';
+import type { RevocationList } from './list.js';
+
+export interface RevocationFeed {
+  /** True while listening (and reloaded since the last reconnect). */
+  readonly up: boolean;
+  close(): Promise<void>;
+}
+
+export interface FeedOptions {
+  database: Database;
+  list: RevocationList;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  /** Wait before each reconnection attempt. */
+  retryMs?: number;
+  /** How often the list drops entries older than its window. */
+  pruneEveryMs?: number;
+}
+
+/** Table rows are kept for twice the window (at least the window is the guarantee), then deleted. */
+const ROW_KEEP_WINDOWS = 2;
+/** The table is pruned at most this often (by each instance; deleting is idempotent). */
+const TABLE_PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Follows the revocations of every instance: LISTENs on one dedicated connection, and on
+ * start and after every reconnect reloads the rows of the last window from the table, so
+ * nothing published while it was away is missed (LISTEN first, then reload: an event
+ * committed in between arrives twice, which the list ignores). Resolves after the first
+ * attempt, up or down; while down it retries, having logged one warning per outage.
+ */
+export async function startRevocationFeed(options: FeedOptions): Promise<RevocationFeed> {
+  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000 } = options;
+  let listener: Listener | undefined;
+  let up = false;
+  let closed = false;
+  let outage = false;
+  let retry: NodeJS.Timeout | undefined;
+  let lastTablePrune = -Infinity;
+
+  const onNotification = (payload: string | undefined) => {
+    const event = parseRevocationPayload(payload);
+    if (event) list.add(event);
+  };
+
+  const down = (error: unknown) => {
+    up = false;
+    if (!outage) {
+      outage = true;
+      log.warn({ err: error }, 'revocation feed down: access tokens are checked by signature only until it reconnects');
+    }
+    if (!closed) {
+      clearTimeout(retry);
+      retry = setTimeout(() => void connect(), retryMs);
+      retry.unref();
+    }
+  };
+
+  const connect = async () => {
+    if (closed) return;
+    let opened: Listener | undefined;
+    try {
+      opened = await database.listen(REVOCATION_CHANNEL, onNotification, (error) => {
+        if (listener === opened) listener = undefined;
+        down(error);
+      });
+      if (closed) return void (await opened.close());
+      listener = opened;
+      const now = clock.now();
+      for (const event of await revocationsSince(database.db, new Date(now - list.windowMs))) list.add(event);
+      if (listener !== opened) return; // lost again while reloading: down() already runs the retry
+      up = true;
+      if (outage) log.info('revocation feed restored');
+      outage = false;
+      if (now - lastTablePrune >= TABLE_PRUNE_EVERY_MS) {
+        lastTablePrune = now;
+        await pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
+      }
+    } catch (error) {
+      if (opened) {
+        if (listener === opened) listener = undefined;
+        await opened.close();
+      }
+      if (!closed) down(error);
+    }
+  };
+
+  const pruner = setInterval(() => {
+    list.prune();
+    const now = clock.now();
+    if (up && now - lastTablePrune >= TABLE_PRUNE_EVERY_MS) {
+      lastTablePrune = now;
+      pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
+    }
+  }, pruneEveryMs);
+  pruner.unref();
+
+  await connect();
+
+  return {
+    get up() {
+      return up;
+    },
+    close: async () => {
+      closed = true;
+      up = false;
+      clearTimeout(retry);
+      clearInterval(pruner);
+      const open = listener;
+      listener = undefined;
+      await open?.close();
+    },
+  };
+}
