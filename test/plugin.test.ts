@@ -237,7 +237,7 @@ describe('registration fails fast on bad options', () => {
 
 describe('the production warnings', () => {
   it('are exported for a host to log, one line per unwise setting', () => {
-    const config = { production: true, cookieSecure: false, corsOrigins: [] as string[], refreshReuseGrace: 10, database: { kind: 'postgres' as const, url: 'postgres://db/app' } };
+    const config = { production: true, cookieSecure: false, corsOrigins: [] as string[], refreshReuseGrace: 10, trustProxy: false as const, database: { kind: 'postgres' as const, url: 'postgres://db/app' } };
     const warnings = productionWarnings(config);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('COOKIE_SECURE');

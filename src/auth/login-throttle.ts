@@ -35,8 +35,9 @@ export interface LoginThrottle {
 export function createLoginThrottle(counters: Counters): LoginThrottle {
   return {
     async reserve(email, address, isKnownAddress) {
-      const account = `login:account:${hashKey(email)}`;
-      const pair = `login:pair:${hashKey(email)}:${address}`;
+      const emailKey = hashKey(email);
+      const account = `login:account:${emailKey}`;
+      const pair = `login:pair:${emailKey}:${address}`;
       const [byPair, byAccount] = await Promise.all([
         counters.increment(pair, LOGIN_LIMITS.perAddress.windowMs),
         counters.increment(account, LOGIN_LIMITS.perAccount.windowMs),

@@ -234,7 +234,7 @@ function estimatedBits(key: string): number {
  * none outside production. The server logs them at warn.
  */
 export function productionWarnings(
-  config: Pick<Config, 'production' | 'cookieSecure' | 'corsOrigins' | 'refreshReuseGrace' | 'database'> & Partial<Pick<Config, 'trustProxy'>>,
+  config: Pick<Config, 'production' | 'cookieSecure' | 'corsOrigins' | 'refreshReuseGrace' | 'database' | 'trustProxy'>,
 ): string[] {
   if (!config.production) return [];
   const warnings: string[] = [];
@@ -341,7 +341,7 @@ const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
  */
 function trustedProxies(value: string): false | string[] | number {
   const lower = value.toLowerCase();
-  if (lower === 'false' || lower === '') return false;
+  if (lower === 'false') return false;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);
     if (hops < 1 || hops > 10) throw new ConfigError('TRUST_PROXY', 'a hop count must be 1 to 10 (or use false)');

@@ -42,6 +42,13 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
   let retry: NodeJS.Timeout | undefined;
   let lastTablePrune = -Infinity;
 
+  /** Deletes the table's old rows, at most once per TABLE_PRUNE_EVERY_MS (failures wait for the next turn). */
+  const pruneTableIfDue = async (now: number) => {
+    if (now - lastTablePrune < TABLE_PRUNE_EVERY_MS) return;
+    lastTablePrune = now;
+    await pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
+  };
+
   const onNotification = (payload: string | undefined) => {
     const event = parseRevocationPayload(payload);
     if (event) list.add(event);
@@ -76,10 +83,7 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
       up = true;
       if (outage) log.info('revocation feed restored');
       outage = false;
-      if (now - lastTablePrune >= TABLE_PRUNE_EVERY_MS) {
-        lastTablePrune = now;
-        await pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
-      }
+      await pruneTableIfDue(now);
     } catch (error) {
       if (opened) {
         if (listener === opened) listener = undefined;
@@ -91,11 +95,7 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
 
   const pruner = setInterval(() => {
     list.prune();
-    const now = clock.now();
-    if (up && now - lastTablePrune >= TABLE_PRUNE_EVERY_MS) {
-      lastTablePrune = now;
-      pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
-    }
+    if (up) void pruneTableIfDue(clock.now());
   }, pruneEveryMs);
   pruner.unref();
 
