@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { DatabaseConfig } from '../config/index.js';
 import { lockDirectory } from './directory-lock.js';
+import { pooledTransaction } from './pooled-transaction.js';
 import * as schema from './schema.js';
 
 /** A drizzle database over either driver; nothing outside this file knows which. */
@@ -75,6 +76,7 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
   // dying mid-transaction must not crash the process either (the transaction fails).
   pool.on('connect', (client) => client.on('error', onPoolError));
   const db = drizzle({ client: pool, schema }) as unknown as Db;
+  db.transaction = pooledTransaction(pool, (client) => drizzle({ client, schema }) as unknown as Db, (cause) => cause instanceof pg.DatabaseError);
   return {
     db,
     kind: 'postgres',
