@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { devKeysPath, loadOrCreateDevKeys } from './dev-keys.js';
 import { parseDuration } from './duration.js';
+import { workerCount } from './workers.js';
 
 export type { Clock } from './clock.js';
 
@@ -21,6 +22,8 @@ export interface Config {
   host: string;
   port: number;
   database: DatabaseConfig;
+  /** WORKERS: server processes sharing the port (src/cluster.ts); 1 runs no cluster. */
+  workers: number;
   jwt: {
     issuer: string;
     audience: string;
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: envOrDefault('HOST', '127.0.0.1'),
     port: portNumber(envOrDefault('PORT', '3000')),
     database: databaseConfig(env.DATABASE_URL?.trim(), dataDir),
+    workers: workerCount(envOrDefault('WORKERS', '1'), Boolean(env.DATABASE_URL?.trim())),
     refreshReuseGrace: durationSeconds(envOrDefault('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
     accessTokenRevocation: oneOf(envOrDefault('ACCESS_TOKEN_REVOCATION', 'instant'), 'ACCESS_TOKEN_REVOCATION', ['instant', 'strict', 'off']) as AccessTokenRevocation,
     rateLimit: oneOf(envOrDefault('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
