@@ -89,6 +89,23 @@ export async function startServer(env: Record<string, string>, readyWhen = 'vers
   return { proc, port, lines, stderr: () => stderr, exited };
 }
 
+/** Runs the built server where it must refuse to start; resolves with its exit code and output. */
+export async function startRefused(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, ['--require', './dist/runtime/pool-priority.cjs', 'dist/server.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', JWT_ACCESS_SECRET: ACCESS_SECRET, JWT_REFRESH_SECRET: REFRESH_SECRET, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  started.push({ proc, lines });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (chunk) => (stdout += chunk));
+  proc.stderr!.on('data', (chunk) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  return { code, stdout, stderr };
+}
+
 export interface Answer {
   status: number;
   body: Record<string, unknown>;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from '../helper.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
-import { call, eventually, killAll, startServer, workerPids, type Answer, type ServerProcess } from './processes.js';
+import { createServer, type Server } from 'node:net';
+import { call, eventually, freePort, killAll, startRefused, startServer, workerPids, type Answer, type ServerProcess } from './processes.js';
 
 /**
  * WORKERS=2: one port, two server processes. Each request goes out on a connection of its
@@ -111,4 +112,41 @@ describe.skipIf(!TEST_DATABASE_URL)('WORKERS=2', () => {
     for (const pid of closed) expect(workers.has(pid)).toBe(true);
     expect(server.lines.some((l) => l.includes('every worker has exited'))).toBe(true);
   }, 60_000);
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('WORKERS=2 refusing to start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-workers-refused-'));
+  afterAll(() => {
+    killAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('on a database that does not exist: one line from the primary, before any worker, exit 1', async () => {
+    const url = new URL(TEST_DATABASE_URL!);
+    url.pathname = `/missing_${randomUUID().replaceAll('-', '')}`;
+    const result = await startRefused({ WORKERS: '2', DATABASE_URL: url.href, PORT: String(await freePort()), DATA_DIR: dataDir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^versioned-auth: cannot start: DATABASE_URL: database "missing_\w+" does not exist/)]);
+    expect(result.stdout).not.toContain('starting workers');
+  });
+
+  it('on a port in use: the workers say so, the primary stops them all and exits 1', async () => {
+    const port = await freePort();
+    const holder: Server = await new Promise((resolve) => {
+      const server = createServer().listen(port, '127.0.0.1', () => resolve(server));
+    });
+    const database = await createTemporaryDatabase(TEST_DATABASE_URL!, 'workers_port');
+    try {
+      const result = await startRefused({ WORKERS: '2', DATABASE_URL: database.url, PORT: String(port), DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      // One line per worker that got as far as listening before the primary stopped it: one or two.
+      const lines = result.stderr.trim().split('\n');
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      for (const line of lines) expect(line).toMatch(/^versioned-auth: cannot start: PORT: 127\.0\.0\.1:\d+ is already in use/);
+      expect(result.stdout).toContain('every worker has exited');
+    } finally {
+      holder.close();
+      await database.drop();
+    }
+  }, 90_000);
 });
