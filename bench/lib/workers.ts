@@ -2,7 +2,7 @@
  * The `workers` scenario: GET /me and POST /auth/refresh throughput of the real server
  * (src/server.ts, as `npm start` runs it) with WORKERS=2 against WORKERS=1, both on one
  * fresh PostgreSQL database, both running for the whole measurement and measured in
- * alternating order, round by round. Reports the median ratios. PostgreSQL only: WORKERS
+ * alternating order, round by round. Reports the median of the rounds' own ratios. PostgreSQL only: WORKERS
  * refuses the embedded database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,7 +40,9 @@ export interface WorkersResult {
   runs: WorkersRun[];
   /** Median req/s over the rounds, by worker count. */
   medianRps?: Record<Scenario, Record<WorkerCount, number | undefined>>;
-  /** Median 2-worker req/s over median 1-worker req/s. */
+  /** Each round's 2-worker req/s over its 1-worker req/s. */
+  ratiosByRound?: Record<Scenario, (number | undefined)[]>;
+  /** The median of ratiosByRound. */
   ratio?: Record<Scenario, number | undefined>;
   ok: boolean;
 }
@@ -116,15 +118,22 @@ function summary(round: number, workers: WorkerCount, scenario: Scenario, result
   return { round, workers, scenario, rps: result.rps, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
+/**
+ * Medians by worker count, and the ratio as the median of each round's own ratio: the two
+ * runs of a round are back to back, so load that comes and goes on the machine between
+ * rounds cancels out of it.
+ */
 function withMedians(result: WorkersResult): WorkersResult {
-  const rps = (scenario: Scenario, workers: WorkerCount) =>
-    median(result.runs.filter((run) => run.scenario === scenario && run.workers === workers).map((run) => run.rps));
+  const rps = (scenario: Scenario, workers: WorkerCount, round?: number) =>
+    median(result.runs.filter((run) => run.scenario === scenario && run.workers === workers && (round === undefined || run.round === round)).map((run) => run.rps));
   const medianRps = { me: { 1: rps('me', 1), 2: rps('me', 2) }, refresh: { 1: rps('refresh', 1), 2: rps('refresh', 2) } };
-  const ratio = (scenario: Scenario) => {
-    const [one, two] = [medianRps[scenario][1], medianRps[scenario][2]];
-    return one && two ? two / one : undefined;
-  };
-  return { ...result, medianRps, ratio: { me: ratio('me'), refresh: ratio('refresh') } };
+  const roundRatios = (scenario: Scenario) =>
+    Array.from({ length: result.rounds }, (_, i) => {
+      const [one, two] = [rps(scenario, 1, i + 1), rps(scenario, 2, i + 1)];
+      return one && two ? two / one : undefined;
+    });
+  const perRound = { me: roundRatios('me'), refresh: roundRatios('refresh') };
+  return { ...result, medianRps, ratiosByRound: perRound, ratio: { me: median(perRound.me), refresh: median(perRound.refresh) } };
 }
 
 /** The report's lines about WORKERS (text and Markdown alike). */
@@ -134,11 +143,12 @@ export function workersLines(result: WorkersResult | undefined): string[] {
   const line = (scenario: Scenario) => {
     const m = result.medianRps?.[scenario];
     const ratio = result.ratio?.[scenario];
-    return `  ${scenario.padEnd(8)} ${Math.round(m?.[1] ?? 0)} → ${Math.round(m?.[2] ?? 0)} req/s: ×${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`;
+    const rounds = (result.ratiosByRound?.[scenario] ?? []).map((r) => (r === undefined ? 'n/a' : r.toFixed(2))).join(', ');
+    return `  ${scenario.padEnd(8)} ${Math.round(m?.[1] ?? 0)} → ${Math.round(m?.[2] ?? 0)} req/s (medians); ratio ×${ratio === undefined ? 'n/a' : ratio.toFixed(2)} (median of the rounds' ${rounds})`;
   };
   return [
     '',
-    `WORKERS=2 vs WORKERS=1 (the real server, one PostgreSQL database, ${result.connections} connections, medians of ${result.rounds} round(s) × ${result.duration} s):`,
+    `WORKERS=2 vs WORKERS=1 (the real server, one PostgreSQL database, ${result.connections} connections, ${result.rounds} round(s) × ${result.duration} s):`,
     line('me'),
     line('refresh'),
     `  (${CAVEAT})`,
@@ -153,17 +163,19 @@ export function workersMarkdown(result: WorkersResult | undefined): string[] {
   const row = (scenario: Scenario) => {
     const m = result.medianRps?.[scenario];
     const ratio = result.ratio?.[scenario];
-    return `| \`${scenario}\` | ${Math.round(m?.[1] ?? 0)} | ${Math.round(m?.[2] ?? 0)} | ${ratio === undefined ? 'n/a' : `×${ratio.toFixed(2)}`} |`;
+    const rounds = (result.ratiosByRound?.[scenario] ?? []).map((r) => (r === undefined ? 'n/a' : r.toFixed(2))).join(', ');
+    return `| \`${scenario}\` | ${Math.round(m?.[1] ?? 0)} | ${Math.round(m?.[2] ?? 0)} | ${ratio === undefined ? 'n/a' : `×${ratio.toFixed(2)}`} | ${rounds} |`;
   };
   return [
     heading,
     '',
     `The real server (src/server.ts) with WORKERS=1 and with WORKERS=2 on one PostgreSQL database, both running throughout, ` +
-      `measured in alternating order; ${result.connections} connections, medians of ${result.rounds} round(s) × ${result.duration} s. ` +
+      `measured back to back in alternating order; ${result.connections} connections, ${result.rounds} round(s) × ${result.duration} s; ` +
+      `req/s are medians, the ratio is the median of each round's own ratio. ` +
       `Caveat: ${CAVEAT}.`,
     '',
-    '| scenario | 1 worker, req/s | 2 workers, req/s | ratio |',
-    '| --- | ---: | ---: | ---: |',
+    '| scenario | 1 worker, req/s | 2 workers, req/s | ratio (median of rounds) | each round |',
+    '| --- | ---: | ---: | ---: | ---: |',
     row('me'),
     row('refresh'),
     '',
