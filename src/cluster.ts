@@ -79,7 +79,12 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
   let deathsInARow = 0;
   const restarts = new Set<NodeJS.Timeout>();
 
-  const fork = () => states.set(cluster.fork(), { listening: false, since: 0 });
+  const fork = () => {
+    const worker = cluster.fork();
+    // A message to a worker whose channel is closing fails; that must not end the primary.
+    worker.on('error', (error) => log.warn({ err: error, worker: worker.process.pid }, 'worker channel error'));
+    states.set(worker, { listening: false, since: 0 });
+  };
   const exitWhenEmpty = () => {
     if (states.size > 0 || restarts.size > 0) return;
     log.info({ failed }, 'every worker has exited');
@@ -124,7 +129,8 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
     const state = states.get(worker);
     states.delete(worker);
     if (stopping) {
-      if (code !== 0) failed = true;
+      // A worker still starting is killed on purpose; one that served must close cleanly.
+      if (state?.listening && code !== 0) failed = true;
       exitWhenEmpty();
       return;
     }

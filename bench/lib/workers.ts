@@ -1,9 +1,9 @@
 /**
  * The `workers` scenario: GET /me and POST /auth/refresh throughput of the real server
  * (src/server.ts, as `npm start` runs it) with WORKERS=2 against WORKERS=1, both on one
- * fresh PostgreSQL database, both running for the whole measurement and measured in
- * alternating order, round by round. Reports the median of the rounds' own ratios. PostgreSQL only: WORKERS
- * refuses the embedded database.
+ * fresh PostgreSQL database, both running for the whole measurement and measured back to
+ * back in alternating order, round by round. Reports the median of the rounds' own
+ * ratios. PostgreSQL only: WORKERS refuses the embedded database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
