@@ -35,8 +35,9 @@ import {
   type RoundScenario,
 } from './lib/scenarios.js';
 import { startReferenceServer, startServer, type ChildServer, type ServerProcess } from './lib/server-process.js';
+import { measureWorkers } from './lib/workers.js';
 
-const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load'] as const;
+const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'workers'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
@@ -53,6 +54,8 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
                         the scenario served in this many seconds of warm-up (default 2;
                         quick 0.5); fixed for the whole run
   --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
+                        (workers: WORKERS=2 against 1 on the real server, PostgreSQL only;
+                        not in --quick unless named)
                         (me-unverified runs only when named: an analysis aid;
                         ${REFERENCE_SCENARIOS.join(' and ')} are bare Fastify in processes of their own)
   --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
@@ -364,6 +367,8 @@ async function main(): Promise<number> {
     }
     await stop();
   }
+  // Its own servers, once the main one has stopped; in --quick only when named (it starts three processes).
+  const workers = runs('workers') && (!options.quick || options.only) ? await measureWorkers({ repoRoot, databaseUrl, connections, duration, warmup: options.warmup, rounds: options.rounds, log }) : undefined;
 
   const summary = summarise(rounds, warmup, logoutAll, connections);
   const report: Report = {
@@ -394,12 +399,13 @@ async function main(): Promise<number> {
     warmup,
     rounds,
     ...(logoutAll ? { logoutAll } : {}),
+    ...(workers ? { workers } : {}),
     summary,
     targets: [],
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true);
+  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (workers?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }

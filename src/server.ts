@@ -1,11 +1,15 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
+import { followPrimary, isClusterPrimary, runPrimary, workerSignalOptions } from './cluster.js';
 import { ConfigError, loadConfig, productionWarnings, useDevelopmentKeys, type Config } from './config/index.js';
 import { startupFailure, type StartupPhase } from './config/startup-failure.js';
 import versionedAuth, { notFoundProblem, serverOptions } from './index.js';
 import { logThreadPriorities } from './runtime/priority.js';
 
 /** `npm start`: the plugin in a thin server. The only file that reads the environment and listens. */
+
+/** A request still open this long after SIGTERM makes the process exit 1. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
 let config: Config;
 let warning: string | undefined;
 try {
@@ -23,6 +27,8 @@ try {
   console.error(`versioned-auth: cannot start: ${line}`);
   process.exit(1);
 }
+// WORKERS > 1: this process forks the servers and never gets past this line.
+if (isClusterPrimary(config)) await runPrimary(config, { shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS });
 
 const app = Fastify(serverOptions(config));
 // MAX_CONNECTIONS: past it Node closes new connections at once, before file descriptors run out.
@@ -37,9 +43,7 @@ try {
 }
 app.setNotFoundHandler(notFoundProblem);
 
-/** A request still open this long after SIGTERM makes the process exit 1. */
-const SHUTDOWN_DEADLINE_MS = 15_000;
-closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log }, async ({ signal, err }) => {
+const closing = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, ...workerSignalOptions() }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down: finishing requests in flight');
   // close() stops accepting and waits for open connections; a keep-alive connection whose
@@ -52,6 +56,7 @@ closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log }, async ({ signal
     clearInterval(sweep);
   }
 });
+followPrimary(closing.close);
 
 try {
   await app.listen({ host: config.host, port: config.port });

@@ -80,6 +80,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     host: '127.0.0.1',
     port: 0,
     database: { kind: 'pglite', dataDir: 'memory://' },
+    workers: 1,
     jwt: {
       issuer: 'versioned-auth',
       audience: 'versioned-auth',

@@ -5,6 +5,7 @@ import { previousLine, regressionChecks, type PreviousRun } from './previous.js'
 import type { ProfileSummary } from './profile.js';
 import { DESCRIPTIONS, isReference, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
 import { median, sum } from './stats.js';
+import { workersLines, workersMarkdown, type WorkersResult } from './workers.js';
 
 export interface RoundResult {
   round: number;
@@ -94,6 +95,8 @@ export interface Report {
   warmup: Record<string, LoadResult>;
   rounds: RoundResult[];
   logoutAll?: LogoutAllResult;
+  /** WORKERS=2 against WORKERS=1 (bench/lib/workers.ts). */
+  workers?: WorkersResult;
   summary: Row[];
   targets: TargetCheck[];
   /** Every scenario that expects success saw zero non-2xx and zero errors, and logout-all behaved. */
@@ -346,6 +349,7 @@ export function textReport(report: Report): string {
     '',
     `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
+    ...workersLines(report.workers),
   ];
   return out.join('\n');
 }
@@ -467,6 +471,7 @@ export function markdownReport(report: Report, svgName?: string): string {
       '',
     );
   }
+  parts.push(...workersMarkdown(report.workers));
   parts.push(
     '## Server memory',
     '',

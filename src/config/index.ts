@@ -4,6 +4,7 @@ import { ACCESS_ALGORITHMS, AccessKeyProblem, accessPrivateKey, readAccessPrivat
 import { systemClock, type Clock } from './clock.js';
 import { devAccessKeyPath, devKeysPath, loadOrCreateDevAccessKey, loadOrCreateDevKeys } from './dev-keys.js';
 import { parseDuration } from './duration.js';
+import { workerCount } from './workers.js';
 
 export type { Clock } from './clock.js';
 export type { AccessAlgorithm } from './access-keys.js';
@@ -23,6 +24,8 @@ export interface Config {
   host: string;
   port: number;
   database: DatabaseConfig;
+  /** WORKERS: server processes sharing the port (src/cluster.ts); 1 runs no cluster. */
+  workers: number;
   jwt: {
     issuer: string;
     audience: string;
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: envOrDefault('HOST', '127.0.0.1'),
     port: portNumber(envOrDefault('PORT', '3000')),
     database: databaseConfig(env.DATABASE_URL?.trim(), dataDir),
+    workers: workerCount(envOrDefault('WORKERS', '1'), Boolean(env.DATABASE_URL?.trim())),
     refreshReuseGrace: durationSeconds(envOrDefault('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
     accessTokenRevocation: oneOf(envOrDefault('ACCESS_TOKEN_REVOCATION', 'instant'), 'ACCESS_TOKEN_REVOCATION', ['instant', 'strict', 'off']) as AccessTokenRevocation,
     rateLimit: oneOf(envOrDefault('RATE_LIMIT', 'on'), 'RATE_LIMIT', ['on', 'off']) === 'on',
