@@ -64,7 +64,7 @@ export interface Config {
    * (that many proxies in front, whoever they are).
    */
   trustProxy: false | string[] | number;
-  /** The HTTP server's limits (docs/deployment.md); timeouts in seconds. */
+  /** The HTTP server's limits (docs/deploy.md); timeouts in seconds. */
   httpServer: { requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
   logLevel: string;
   passwordHashing: PasswordHashingConfig;
