@@ -3,6 +3,8 @@ import type { LogoutAllResult } from './logout-all.js';
 import type { ThreadUsage } from './proc.js';
 import { previousLine, regressionChecks, type PreviousRun } from './previous.js';
 import type { ProfileSummary } from './profile.js';
+import type { RevocationResult } from './revocation-bench.js';
+import { revocationMarkdown, revocationTargets, revocationText } from './revocation-report.js';
 import { DESCRIPTIONS, isReference, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
 import { median, sum } from './stats.js';
 
@@ -94,6 +96,8 @@ export interface Report {
   warmup: Record<string, LoadResult>;
   rounds: RoundResult[];
   logoutAll?: LogoutAllResult;
+  /** Logout-all on one instance to refusal on another, the check's cost, a window's memory (bench/lib/revocation-bench.ts). */
+  revocation?: RevocationResult;
   summary: Row[];
   targets: TargetCheck[];
   /** Every scenario that expects success saw zero non-2xx and zero errors, and logout-all behaved. */
@@ -169,7 +173,7 @@ export function summarise(
   return rows;
 }
 
-export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds'>): TargetCheck[] {
+export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds' | 'revocation'>): TargetCheck[] {
   const row = (name: string) => report.summary.find((r) => r.scenario === name);
   const checks: TargetCheck[] = [];
   const ratioTarget = (name: string, a: number | undefined, b: number | undefined, min: number, unit: string, note?: string) => {
@@ -275,6 +279,7 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
     threshold: '±10%',
     status: drift === undefined ? 'n/a' : Math.abs(drift) <= 0.1 ? 'met' : 'missed',
   });
+  if (report.revocation) checks.push(...revocationTargets(report.revocation));
   return checks;
 }
 
@@ -346,6 +351,7 @@ export function textReport(report: Report): string {
     '',
     `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
+    ...(report.revocation ? revocationText(report.revocation) : []),
   ];
   return out.join('\n');
 }
@@ -467,6 +473,7 @@ export function markdownReport(report: Report, svgName?: string): string {
       '',
     );
   }
+  if (report.revocation) parts.push(...revocationMarkdown(report.revocation));
   parts.push(
     '## Server memory',
     '',
