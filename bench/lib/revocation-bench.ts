@@ -81,7 +81,7 @@ export async function runRevocationBench(options: RevocationOptions): Promise<Re
     log,
   });
   for (const v of cost.variants) log(`  ${v.variant.padEnd(15)} CPU ${ms(v.cpuUsPerRequest)} µs/req (rounds ${v.rounds.map(ms).join(', ')})`);
-  log(`  instant ÷ off ${ratio(cost.instantVsOff)}, loaded ÷ off ${ratio(cost.loadedVsOff)}; loaded heap +${ms(cost.loadedHeapMiB)} MiB, RSS +${ms(cost.loadedRssMiB)} MiB`);
+  log(`  instant ÷ off ${ratio(cost.instantVsOff)}, loaded ÷ off ${ratio(cost.loadedVsOff)}; loaded − empty: heap ${ms(cost.loadedHeapMiB)} MiB, RSS ${ms(cost.loadedRssMiB)} MiB`);
   for (const failure of cost.failures) log(`  !! ${failure}`);
 
   return { latency, cost, memory, ok: latency.failures.length === 0 && cost.failures.length === 0 && cost.reloadChecked };

@@ -6,6 +6,7 @@ export const TARGETS = { latencyMs: 1000, cpuRatio: 1.03, mibPer100k: 50 };
 
 const f = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
 const ms = (value: number | undefined) => (value === undefined ? '–' : value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2));
+const signed = (value: number | undefined, digits = 1) => (value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`);
 const status = (value: number | undefined, ok: (v: number) => boolean): TargetCheck['status'] => (value === undefined ? 'n/a' : ok(value) ? 'met' : 'missed');
 
 export function revocationTargets(result: RevocationResult): TargetCheck[] {
@@ -50,7 +51,7 @@ export function revocationTargets(result: RevocationResult): TargetCheck[] {
   checks.push({
     name: `server after reloading ${cost.rows.toLocaleString('en-US')} revocation rows at start ≤ 50 MiB per 100,000 (heap over an empty list)`,
     value: cost.loadedHeapMiB,
-    actual: cost.loadedHeapMiB === undefined ? 'not measured' : `+${f(cost.loadedHeapMiB, 1)} MiB heap, +${f(cost.loadedRssMiB, 1)} MiB RSS`,
+    actual: cost.loadedHeapMiB === undefined ? 'not measured' : `${signed(cost.loadedHeapMiB)} MiB heap, ${signed(cost.loadedRssMiB)} MiB RSS`,
     threshold: '≤ 50 MiB per 100,000',
     status: cost.reloadChecked ? status(per100k(cost.loadedHeapMiB, cost.rows), (v) => v <= TARGETS.mibPer100k) : 'missed',
     note: cost.reloadChecked ? undefined : 'the reload was not seen',
@@ -66,7 +67,7 @@ export function revocationText(result: RevocationResult): string[] {
       `from logout-all answered p50 ${ms(latency.fromAnswer?.p50)} p99 ${ms(latency.fromAnswer?.p99)} max ${ms(latency.fromAnswer?.max)}; ` +
       `from sent p50 ${ms(latency.fromSent?.p50)} p99 ${ms(latency.fromSent?.p99)} max ${ms(latency.fromSent?.max)}`,
     `revocation cost, me CPU µs/req: ${cost.variants.map((v) => `${v.variant} ${f(v.cpuUsPerRequest, 1)}`).join(', ')}; ` +
-      `list of ${memory.count.toLocaleString('en-US')}: ${f(memory.heapMiB, 1)} MiB heap; server reload of ${cost.rows.toLocaleString('en-US')} rows: +${f(cost.loadedHeapMiB, 1)} MiB heap`,
+      `list of ${memory.count.toLocaleString('en-US')}: ${f(memory.heapMiB, 1)} MiB heap; server reload of ${cost.rows.toLocaleString('en-US')} rows: ${signed(cost.loadedHeapMiB)} MiB heap`,
   ];
 }
 
@@ -126,7 +127,7 @@ export function revocationMarkdown(result: RevocationResult): string[] {
       `${memory.mix.userVersions.toLocaleString('en-US')} users' version floors, ${memory.mix.deletedUsers.toLocaleString('en-US')} deleted users; random UUIDs, ` +
       `parsed from NOTIFY payloads as the feed does) in a fresh process: JS heap in use after full collections ${f(memory.heapBeforeMiB, 1)} → ${f(memory.heapAfterMiB, 1)} MiB, ` +
       `**${f(memory.heapMiB, 1)} MiB** (RSS +${f(memory.rssMiB, 1)} MiB). The server that reloaded ${cost.rows.toLocaleString('en-US')} rows at start held ` +
-      `${f(cost.loadedHeapMiB, 1)} MiB more heap (${f(cost.loadedRssMiB, 1)} MiB more RSS) than the one with an empty table, both read right after start.`,
+      `${signed(cost.loadedHeapMiB)} MiB of heap (${signed(cost.loadedRssMiB)} MiB of RSS) against the one with an empty table, both read right after start.`,
     '',
   ];
 }
