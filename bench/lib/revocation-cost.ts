@@ -124,11 +124,14 @@ export async function revocationCost(options: CostOptions): Promise<RevocationCo
       result.errors += run.errors;
       if (run.non2xx || run.errors) failures.push(`${result.variant}: ${run.non2xx} non-2xx, ${run.errors} errors ${run.failures.slice(0, 1).join('')}`);
     };
+    // Sized on server CPU, not on warm-up throughput: the 3 % compared here needs ≥ 200 clock
+    // ticks per measurement (0.5 % resolution), which a cold server's warm-up rate undershoots.
     let requests = options.connections;
     for (const { server, result } of servers) {
       const warm = await load(server, { duration: Math.max(0.5, options.warmupSeconds) });
       account(result, warm);
-      requests = Math.max(requests, Math.round((warm.rps * options.cpuSeconds) / 10) * 10);
+      const perRequestUs = warm.cpuUsPerRequest && warm.cpuUsPerRequest > 0 ? warm.cpuUsPerRequest : 100;
+      requests = Math.max(requests, Math.round((options.cpuSeconds * 1e6) / perRequestUs / 10) * 10);
     }
     for (let round = 0; round < options.rounds; round++) {
       for (const { server, result } of servers) {

@@ -104,7 +104,7 @@ export function revocationMarkdown(result: RevocationResult): string[] {
     '',
     `\`GET /me\` on three fresh processes of the bench server, each on a database of its own, with the run's keys: ACCESS_TOKEN_REVOCATION=off, ` +
       `\`instant\` with an empty list, and \`instant\` after reloading ${cost.rows.toLocaleString('en-US')} revocation rows at start. ` +
-      `Server CPU per request over ${cost.requests.toLocaleString('en-US')} requests, rounds interleaved, median. ` +
+      `Server CPU per request over ${cost.requests.toLocaleString('en-US')} requests (sized for about 2 s of server CPU, 200 clock ticks), rounds interleaved, median. ` +
       'CPU time on this shared machine moves by several percent between runs of the same code, more than the 3 % this checks; ' +
       '`npm run bench -- --instructions` measures the same comparison in instructions per request (`me-revocation-off`, `me-revoked-100k`), which does not move.',
     '',
