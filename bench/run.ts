@@ -15,9 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createArgon2Bench } from './lib/argon2-rate.js';
 import { checkReference, meAnswer, preflight, seedFixture } from './lib/fixture.js';
-import { INSTRUCTION_SCENARIOS, runInstructions, type InstructionScenario, type InstructionsSettings } from './lib/instructions.js';
+import { INSTRUCTION_SCENARIOS, runInstructions, type InstructionsSettings } from './lib/instructions.js';
 import { runLoad, type LoadResult, type Target } from './lib/load.js';
 import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
+import { runRevocationBench, type RevocationResult } from './lib/revocation-bench.js';
+import { REVOCATION_INSTRUCTION_SCENARIOS } from './lib/revocation-instructions.js';
 import { saveReport } from './lib/output.js';
 import { readPreviousRun } from './lib/previous.js';
 import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
@@ -37,7 +39,7 @@ import {
 import { startReferenceServer, startServer, type ChildServer, type ServerProcess } from './lib/server-process.js';
 import { measureWorkers } from './lib/workers.js';
 
-const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'workers'] as const;
+const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'revocation', 'workers'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
@@ -65,7 +67,7 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
   --save / --no-save    save results (default: save, except with --quick)
 
   --instructions        a separate mode: instructions per request counted by valgrind's
-                        callgrind (deterministic, unlike CPU time) for ${INSTRUCTION_SCENARIOS.join(', ')};
+                        callgrind (deterministic, unlike CPU time) for ${[...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS].join(', ')};
                         ratios against the reference targets; saves instructions-<database>.{json,md}.
                         Takes --connections, --users, --only (those scenarios), --out, --save, and:
     --rounds <n>          measured windows per scenario              (default 2)
@@ -125,9 +127,10 @@ function parseOptions(argv: string[], repoRoot: string): Options {
   if (values.instructions) {
     const notHere = (['quick', 'duration', 'warmup', 'cpu-seconds', 'cpu-prof'] as const).filter((name) => values[name] !== undefined && values[name] !== false);
     if (notHere.length) throw new UsageError(`--instructions does not take ${notHere.map((name) => `--${name}`).join(', ')}`);
-    const only = values.only?.split(',').map((name) => name.trim()) as InstructionScenario[] | undefined;
+    const only = values.only?.split(',').map((name) => name.trim()) as InstructionsSettings['only'];
+    const known: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS];
     for (const name of only ?? []) {
-      if (!INSTRUCTION_SCENARIOS.includes(name)) throw new UsageError(`--instructions --only: one of ${INSTRUCTION_SCENARIOS.join(', ')}`);
+      if (!known.includes(name)) throw new UsageError(`--instructions --only: one of ${known.join(', ')}`);
     }
     const connections = Math.round(number('connections', values.connections, 10, 1));
     const instructions: InstructionsSettings = {
@@ -234,6 +237,7 @@ async function main(): Promise<number> {
   const profileWindows: [number, number][] = [];
   const cpuRequests: Record<string, number> = {};
   let logoutAll: LogoutAllResult | undefined;
+  let revocation: RevocationResult | undefined;
   const crashed: string[] = [];
   const referenceWarnings: string[] = [];
   try {
@@ -360,6 +364,11 @@ async function main(): Promise<number> {
     }
 
     rss.end = await settledRss();
+    // After the last RSS reading: it adds users and servers of its own (bench/lib/revocation-bench.ts).
+    if (runs('revocation')) {
+      const { quick, connections, warmup, cpuSeconds, rounds } = options;
+      revocation = await runRevocationBench({ repoRoot, databaseUrl, server, fixture, quick, connections, warmupSeconds: warmup, cpuSeconds, rounds, log });
+    }
   } finally {
     for (const child of children()) {
       const exit = child.unexpectedExit();
@@ -400,12 +409,13 @@ async function main(): Promise<number> {
     rounds,
     ...(logoutAll ? { logoutAll } : {}),
     ...(workers ? { workers } : {}),
+    ...(revocation ? { revocation } : {}),
     summary,
     targets: [],
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (workers?.ok ?? true);
+  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (revocation?.ok ?? true) && (workers?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }

@@ -1,4 +1,5 @@
 import { fmt, type TargetCheck } from './report.js';
+import { revocationInstructionTargets } from './revocation-instructions.js';
 
 /** One measured window: a fixed number of requests between `callgrind_control -i on` and `-i off`. */
 export interface Window {
@@ -83,6 +84,7 @@ export function instructionTargets(report: Pick<InstructionsReport, 'scenarios'>
     target('me ≥ 0.90 × fastify-service', 'fastify-service', 'me', 0.9),
     target('me-many-tokens ≥ 0.65 × fastify-bare', 'fastify-bare', 'me-many-tokens', 0.65),
     target('/health (baseline) ≥ 0.95 × fastify-service', 'fastify-service', 'baseline', 0.95),
+    ...revocationInstructionTargets(per),
   ];
 }
 

@@ -31,6 +31,7 @@ import { writeAtomic } from './output.js';
 import { fmt } from './report.js';
 import { DESCRIPTIONS, REFERENCE_SCENARIOS, roundTarget } from './scenarios.js';
 import { median } from './stats.js';
+import { REVOCATION_INSTRUCTION_SCENARIOS, revocationGroups, type RevocationInstructionScenario } from './revocation-instructions.js';
 import { prepareServer, spawnBenchServer, startReferenceServer, type ChildServer, type ServerProcess, type ServerSetup } from './server-process.js';
 
 /** What the mode measures, in this order. */
@@ -57,7 +58,7 @@ export interface InstructionsSettings {
   /** Measured windows per scenario (more replace those with a full GC). */
   rounds: number;
   users: number;
-  only?: InstructionScenario[];
+  only?: (InstructionScenario | RevocationInstructionScenario)[];
   /** Keep callgrind's dumps (for callgrind_annotate) instead of deleting them at the end. */
   keepDumps?: boolean;
 }
@@ -77,6 +78,7 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
   const valgrind = valgrindVersion();
   if (!valgrind) throw new Error('--instructions needs valgrind and callgrind_control on PATH (apt package valgrind)');
   const wanted = INSTRUCTION_SCENARIOS.filter((name) => !options.only || options.only.includes(name));
+  const revocationWanted = REVOCATION_INSTRUCTION_SCENARIOS.filter((name) => !options.only || options.only.includes(name));
   const references = REFERENCE_SCENARIOS.filter((name) => wanted.includes(name));
   const serviceScenarios = SERVICE_SCENARIOS.filter((name) => wanted.includes(name));
 
@@ -139,23 +141,32 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
     // 2. One server at a time, under callgrind: started, warmed up and measured at once. A
     //    server left idle for a minute or two before its warm-up (V8's memory reducer runs on
     //    an idle heap) settles at up to 1.6× the instructions per request of one that is not.
-    const groups: { label: string; names: InstructionScenario[]; start: () => Promise<ChildServer>; check: (server: ChildServer) => Promise<void> }[] = [
+    // The tokens minted by the first start pass on a later one and get the same answer.
+    const checkService = async (server: ChildServer) => {
+      const again = await recordMeAnswer(fixture, server.baseUrl);
+      if (again.status !== 200 || again.body !== ours.body) {
+        throw new Error(`preflight under callgrind: GET /me answered ${again.status} ${again.body}, the first start ${ours.status} ${ours.body}`);
+      }
+    };
+    const groups: {
+      label: string;
+      names: InstructionScenario[];
+      start: () => Promise<ChildServer>;
+      check: (server: ChildServer) => Promise<void>;
+      relabel?: (s: ScenarioInstructions) => ScenarioInstructions;
+    }[] = [
       ...(serviceScenarios.length
         ? [
             {
               label: 'service',
               names: serviceScenarios,
               start: () => spawnBenchServer(setup!, { repoRoot: options.repoRoot, log, wrapper: callgrind.wrapper('service'), name: 'bench server (callgrind)' }),
-              // The tokens minted by the first start pass on this one and get the same answer.
-              check: async (server: ChildServer) => {
-                const again = await recordMeAnswer(fixture, server.baseUrl);
-                if (again.status !== 200 || again.body !== ours.body) {
-                  throw new Error(`preflight under callgrind: GET /me answered ${again.status} ${again.body}, the first start ${ours.status} ${ours.body}`);
-                }
-              },
+              check: checkService,
             },
           ]
         : []),
+      // ACCESS_TOKEN_REVOCATION=off, then 100k revocations reloaded (bench/lib/revocation-instructions.ts).
+      ...revocationGroups(revocationWanted, setup, callgrind, { repoRoot: options.repoRoot, log }).map((group) => ({ ...group, check: checkService })),
       ...references.map((name) => ({
         label: name,
         names: [name as InstructionScenario],
@@ -177,7 +188,8 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
       children.push(server);
       log(`  started in ${fmt((performance.now() - t0) / 1000)} s`);
       await group.check(server);
-      scenarios.push(...(await measureServer(server, group.label, group.names, fixture, callgrind, options)));
+      const measured = await measureServer(server, group.label, group.names, fixture, callgrind, options);
+      scenarios.push(...(group.relabel ? measured.map(group.relabel) : measured));
       await server.stop();
       noteCrashes(server);
       children.splice(children.indexOf(server), 1);
@@ -192,7 +204,8 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
     await cleanup();
   }
 
-  scenarios.sort((a, b) => INSTRUCTION_SCENARIOS.indexOf(a.scenario as InstructionScenario) - INSTRUCTION_SCENARIOS.indexOf(b.scenario as InstructionScenario));
+  const order: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS];
+  scenarios.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   for (const s of scenarios) {
     if (s.windows[0]?.excluded === 're-JIT') {
       warnings.push(

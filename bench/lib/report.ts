@@ -3,6 +3,8 @@ import type { LogoutAllResult } from './logout-all.js';
 import type { ThreadUsage } from './proc.js';
 import { previousLine, regressionChecks, type PreviousRun } from './previous.js';
 import type { ProfileSummary } from './profile.js';
+import type { RevocationResult } from './revocation-bench.js';
+import { revocationMarkdown, revocationTargets, revocationText } from './revocation-report.js';
 import { DESCRIPTIONS, isReference, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
 import { median, sum } from './stats.js';
 import { workersLines, workersMarkdown, type WorkersResult } from './workers.js';
@@ -95,6 +97,8 @@ export interface Report {
   warmup: Record<string, LoadResult>;
   rounds: RoundResult[];
   logoutAll?: LogoutAllResult;
+  /** Logout-all on one instance to refusal on another, the check's cost, a window's memory (bench/lib/revocation-bench.ts). */
+  revocation?: RevocationResult;
   /** WORKERS=2 against WORKERS=1 (bench/lib/workers.ts). */
   workers?: WorkersResult;
   summary: Row[];
@@ -172,7 +176,7 @@ export function summarise(
   return rows;
 }
 
-export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds'>): TargetCheck[] {
+export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds' | 'revocation'>): TargetCheck[] {
   const row = (name: string) => report.summary.find((r) => r.scenario === name);
   const checks: TargetCheck[] = [];
   const ratioTarget = (name: string, a: number | undefined, b: number | undefined, min: number, unit: string, note?: string) => {
@@ -278,6 +282,7 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
     threshold: '±10%',
     status: drift === undefined ? 'n/a' : Math.abs(drift) <= 0.1 ? 'met' : 'missed',
   });
+  if (report.revocation) checks.push(...revocationTargets(report.revocation));
   return checks;
 }
 
@@ -349,6 +354,7 @@ export function textReport(report: Report): string {
     '',
     `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
+    ...(report.revocation ? revocationText(report.revocation) : []),
     ...workersLines(report.workers),
   ];
   return out.join('\n');
@@ -471,6 +477,7 @@ export function markdownReport(report: Report, svgName?: string): string {
       '',
     );
   }
+  if (report.revocation) parts.push(...revocationMarkdown(report.revocation));
   parts.push(...workersMarkdown(report.workers));
   parts.push(
     '## Server memory',

@@ -25,6 +25,8 @@ export interface FeedOptions {
 const ROW_KEEP_WINDOWS = 2;
 /** The table is pruned at most this often (by each instance; deleting is idempotent). */
 const TABLE_PRUNE_EVERY_MS = 10 * 60_000;
+/** How much of a malformed notification the warning quotes (a payload may be up to 8000 bytes). */
+const QUOTED_PAYLOAD_CHARS = 100;
 
 /**
  * Follows the revocations of every instance: LISTENs on one dedicated connection, and on
@@ -51,7 +53,12 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
 
   const onNotification = (payload: string | undefined) => {
     const event = parseRevocationPayload(payload);
-    if (event) list.add(event);
+    if (event) return list.add(event);
+    // Not ours (or a writer of another version): ignored, and said, without quoting all of it.
+    log.warn(
+      { payloadLength: payload?.length ?? 0, payloadStart: payload?.slice(0, QUOTED_PAYLOAD_CHARS) },
+      'revocation feed: ignored a malformed notification',
+    );
   };
 
   const down = (error: unknown) => {
