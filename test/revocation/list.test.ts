@@ -59,6 +59,30 @@ describe('RevocationList', () => {
     expect(list.size).toBe(0);
   });
 
+  it('prunes an entry that was renewed by its time, not by when it first arrived', () => {
+    const clock = testClock();
+    const list = new RevocationList(clock, WINDOW_MS);
+    list.add({ kind: 'user_version', userId: ALICE, refreshTokenVersion: 1, at: clock.now() });
+    list.add({ kind: 'session', userId: ALICE, sessionId: S1, at: clock.now() });
+    clock.advance(10);
+    list.add({ kind: 'user_version', userId: BOB, refreshTokenVersion: 1, at: clock.now() });
+    list.add({ kind: 'session', userId: BOB, sessionId: S2, at: clock.now() });
+    clock.advance(10);
+    // Alice signs out everywhere again and S1 is revoked once more (a reload delivering it late).
+    list.add({ kind: 'user_version', userId: ALICE, refreshTokenVersion: 2, at: clock.now() });
+    list.add({ kind: 'session', userId: ALICE, sessionId: S1, at: clock.now() });
+
+    clock.advance(WINDOW_MS / 1000 - 5); // Bob's entries are out of the window, Alice's renewed ones are not
+    expect(list.prune()).toBe(2);
+    expect(list.isRevoked(token(BOB, 'other', 0))).toBe(false);
+    expect(list.isRevoked(token(BOB, S2, 1))).toBe(false);
+    expect(list.isRevoked(token(ALICE, 'other', 1))).toBe(true);
+    expect(list.isRevoked(token(ALICE, S1, 2))).toBe(true);
+    clock.advance(10);
+    expect(list.prune()).toBe(2);
+    expect(list.size).toBe(0);
+  });
+
   it('ignores an event already older than the window (a reload never holds stale entries)', () => {
     const clock = testClock();
     const list = new RevocationList(clock, WINDOW_MS);
