@@ -6,6 +6,7 @@ import type { Database } from './db/client.js';
 import { accountRoutes } from './http/routes/account.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
+import { jwksRoutes } from './http/routes/jwks.js';
 import { meRoutes } from './http/routes/me.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { cookieSettings, type CookieSettings } from './http/transport.js';
@@ -94,6 +95,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       });
 
       await app.register(healthRoutes);
+      await app.register(jwksRoutes);
       // GET /me has a scope of its own: no cookie parsing or writing, no rate limiter on the hot path.
       await app.register(meRoutes);
       await app.register(async (scope) => {

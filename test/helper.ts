@@ -73,7 +73,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     jwt: {
       issuer: 'versioned-auth',
       audience: 'versioned-auth',
+      accessAlgorithm: 'HS256',
       accessSecrets: [ACCESS_SECRET],
+      accessPrivateKeys: [],
       refreshSecrets: [REFRESH_SECRET],
       accessTtl: 900,
       refreshTtl: 30 * 86400,

@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { ACCESS_ALGORITHMS, AccessKeyProblem, accessPrivateKey, readAccessPrivateKeys, type AccessAlgorithm } from './access-keys.js';
 import { systemClock, type Clock } from './clock.js';
-import { devKeysPath, loadOrCreateDevKeys } from './dev-keys.js';
+import { devAccessKeyPath, devKeysPath, loadOrCreateDevAccessKey, loadOrCreateDevKeys } from './dev-keys.js';
 import { parseDuration } from './duration.js';
 
 export type { Clock } from './clock.js';
+export type { AccessAlgorithm } from './access-keys.js';
 
 export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
 
@@ -24,8 +26,15 @@ export interface Config {
   jwt: {
     issuer: string;
     audience: string;
-    /** First key signs; every key verifies. Empty when the variable is unset (see useDevelopmentKeys). */
+    /** JWT_ACCESS_ALGORITHM: HS256 signs with `accessSecrets`, EdDSA and ES256 with `accessPrivateKeys`. */
+    accessAlgorithm: AccessAlgorithm;
+    /** First key signs; every key verifies. Empty when the variable is unset (see useDevelopmentKeys), and always with EdDSA/ES256. */
     accessSecrets: string[];
+    /**
+     * EdDSA/ES256: the private keys of JWT_ACCESS_PRIVATE_KEYS as PKCS#8 PEM text, first signs,
+     * every one verifies and is published. Empty with HS256, or when the variable is unset.
+     */
+    accessPrivateKeys: string[];
     refreshSecrets: string[];
     /** Seconds. */
     accessTtl: number;
@@ -103,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const production = envOrDefault('NODE_ENV', '') === 'production';
   const dataDir = resolve(envOrDefault('DATA_DIR', './data'));
 
+  const accessAlgorithm = algorithmOf(envOrDefault('JWT_ACCESS_ALGORITHM', 'HS256'));
   const accessTtl = durationSeconds(envOrDefault('ACCESS_TOKEN_TTL', '15m'), 'ACCESS_TOKEN_TTL', 1);
   const refreshTtl = durationSeconds(envOrDefault('REFRESH_TOKEN_TTL', '30d'), 'REFRESH_TOKEN_TTL', 1);
   if (accessTtl > refreshTtl) {
@@ -135,7 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     jwt: {
       issuer: envOrDefault('JWT_ISSUER', 'versioned-auth'),
       audience: envOrDefault('JWT_AUDIENCE', 'versioned-auth'),
-      accessSecrets: keyRing(env.JWT_ACCESS_SECRET, 'JWT_ACCESS_SECRET') ?? [],
+      accessAlgorithm,
+      accessSecrets: accessSecrets(env.JWT_ACCESS_SECRET, accessAlgorithm),
+      accessPrivateKeys: accessPrivateKeys(env.JWT_ACCESS_PRIVATE_KEYS, accessAlgorithm),
       refreshSecrets: keyRing(env.JWT_REFRESH_SECRET, 'JWT_REFRESH_SECRET') ?? [],
       accessTtl,
       refreshTtl,
@@ -148,27 +160,47 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 /**
- * Fills each empty key ring from `<dataDir>/dev-keys.json`, creating that file on first use, and
- * returns the new config with one warning line (never key material); a config whose rings are
- * both set comes back as is, with no warning. Throws ConfigError when `config.production`.
+ * Fills each empty key ring from `DATA_DIR`, creating the files on first use (`dev-keys.json`
+ * for the HMAC keys, `dev-access-key-<alg>.pem` for an EdDSA or ES256 access key), and
+ * returns the new config with one warning line (never key material); a config whose keys are
+ * all set comes back as is, with no warning. Throws ConfigError when `config.production`.
  */
 export function useDevelopmentKeys(config: Config): { config: Config; warning?: string } {
   const missing = missingSecrets(config);
   if (missing.length === 0) return { config };
   refuseMissingSecretsInProduction(config);
 
-  const { keys, created } = loadOrCreateDevKeys(config.dataDir);
-  const { jwt } = config;
-  const accessSecrets = jwt.accessSecrets.length > 0 ? jwt.accessSecrets : keyRing(keys.access, 'JWT_ACCESS_SECRET')!;
-  const refreshSecrets = jwt.refreshSecrets.length > 0 ? jwt.refreshSecrets : keyRing(keys.refresh, 'JWT_REFRESH_SECRET')!;
+  const { jwt, dataDir } = config;
+  const files: string[] = [];
+  let created = false;
+  let { accessSecrets, refreshSecrets, accessPrivateKeys } = jwt;
+  if (missing.includes('JWT_ACCESS_SECRET') || missing.includes('JWT_REFRESH_SECRET')) {
+    const stored = loadOrCreateDevKeys(dataDir);
+    files.push(devKeysPath(dataDir));
+    created ||= stored.created;
+    if (missing.includes('JWT_ACCESS_SECRET')) accessSecrets = keyRing(stored.keys.access, 'JWT_ACCESS_SECRET')!;
+    if (missing.includes('JWT_REFRESH_SECRET')) refreshSecrets = keyRing(stored.keys.refresh, 'JWT_REFRESH_SECRET')!;
+  }
+  if (missing.includes('JWT_ACCESS_PRIVATE_KEYS') && jwt.accessAlgorithm !== 'HS256') {
+    const file = devAccessKeyPath(dataDir, jwt.accessAlgorithm);
+    const stored = loadOrCreateDevAccessKey(dataDir, jwt.accessAlgorithm);
+    files.push(file);
+    created ||= stored.created;
+    try {
+      accessPrivateKeys = [accessPrivateKey(stored.keys, jwt.accessAlgorithm).pem];
+    } catch (error) {
+      if (!(error instanceof AccessKeyProblem)) throw error;
+      throw new ConfigError('DATA_DIR', `${file} ${error.message}: delete it to generate a new development key`);
+    }
+  }
   requireDistinctRings(accessSecrets, refreshSecrets);
 
-  const file = devKeysPath(config.dataDir);
   const unset = `${missing.join(' and ')} not set`;
+  const where = files.join(' and ');
   const warning = created
-    ? `${unset}: generated development keys into ${file} (never in production)`
-    : `${unset}: signing with the development keys kept in ${file} (never in production)`;
-  return { config: { ...config, jwt: { ...jwt, accessSecrets, refreshSecrets } }, warning };
+    ? `${unset}: generated development keys into ${where} (never in production)`
+    : `${unset}: signing with the development keys kept in ${where} (never in production)`;
+  return { config: { ...config, jwt: { ...jwt, accessSecrets, refreshSecrets, accessPrivateKeys } }, warning };
 }
 
 /** Throws ConfigError naming the first empty key ring; the plugin calls it before it signs anything. */
@@ -181,8 +213,10 @@ export function requireSigningKeys(config: Config): void {
 
 /** The variables whose key ring is empty, access first. */
 function missingSecrets({ jwt }: Config): string[] {
+  const hmac = jwt.accessAlgorithm === 'HS256';
   return [
-    ...(jwt.accessSecrets.length === 0 ? ['JWT_ACCESS_SECRET'] : []),
+    ...(hmac && jwt.accessSecrets.length === 0 ? ['JWT_ACCESS_SECRET'] : []),
+    ...(!hmac && jwt.accessPrivateKeys.length === 0 ? ['JWT_ACCESS_PRIVATE_KEYS'] : []),
     ...(jwt.refreshSecrets.length === 0 ? ['JWT_REFRESH_SECRET'] : []),
   ];
 }
@@ -286,6 +320,40 @@ function oneOf(value: string, name: string, allowed: string[]): string {
   const normalised = value.toLowerCase();
   if (!allowed.includes(normalised)) throw new ConfigError(name, `${quote(value)} must be one of ${allowed.join(', ')}`);
   return normalised;
+}
+
+function algorithmOf(value: string): AccessAlgorithm {
+  const algorithm = ACCESS_ALGORITHMS.find((name) => name.toLowerCase() === value.toLowerCase());
+  if (!algorithm) throw new ConfigError('JWT_ACCESS_ALGORITHM', `${quote(value)} must be one of ${ACCESS_ALGORITHMS.join(', ')}`);
+  return algorithm;
+}
+
+/**
+ * JWT_ACCESS_SECRET, with HS256 only. Refused alongside EdDSA/ES256 rather than ignored: it
+ * would sign nothing and verify nothing, and an operator who left it set could believe
+ * HS256 access tokens were still accepted (they are not: each namespace is pinned to the
+ * configured algorithm).
+ */
+function accessSecrets(value: string | undefined, algorithm: AccessAlgorithm): string[] {
+  const ring = keyRing(value, 'JWT_ACCESS_SECRET') ?? [];
+  if (algorithm !== 'HS256' && ring.length > 0) {
+    throw new ConfigError('JWT_ACCESS_SECRET', `signs HS256 access tokens only; with JWT_ACCESS_ALGORITHM=${algorithm} they are signed with JWT_ACCESS_PRIVATE_KEYS: unset JWT_ACCESS_SECRET`);
+  }
+  return ring;
+}
+
+/** JWT_ACCESS_PRIVATE_KEYS, read and checked (EdDSA/ES256 only); the key files' contents never appear in an error. */
+function accessPrivateKeys(value: string | undefined, algorithm: AccessAlgorithm): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  if (algorithm === 'HS256') {
+    throw new ConfigError('JWT_ACCESS_PRIVATE_KEYS', 'is for JWT_ACCESS_ALGORITHM=EdDSA or ES256, and JWT_ACCESS_ALGORITHM is HS256: set it, or unset JWT_ACCESS_PRIVATE_KEYS');
+  }
+  try {
+    return readAccessPrivateKeys(value, algorithm);
+  } catch (error) {
+    if (error instanceof AccessKeyProblem) throw new ConfigError('JWT_ACCESS_PRIVATE_KEYS', error.message);
+    throw error;
+  }
 }
 
 /** A comma-separated key ring; each key at least 32 bytes. The value itself never appears in an error. */

@@ -68,6 +68,24 @@ export const LogoutAllResponse = Type.Object({
 
 export const Status = Type.Object({ status: Type.String() });
 
+/**
+ * `GET /.well-known/jwks.json`: public members only. The serializer writes the listed
+ * properties and nothing else, so a private member (`d`) could never be sent.
+ */
+export const Jwks = Type.Object({
+  keys: Type.Array(
+    Type.Object({
+      kty: Type.Union([Type.Literal('OKP'), Type.Literal('EC')]),
+      crv: Type.Union([Type.Literal('Ed25519'), Type.Literal('P-256')]),
+      x: Type.String(),
+      y: Type.Optional(Type.String()),
+      kid: Type.String(),
+      alg: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256')]),
+      use: Type.Literal('sig'),
+    }),
+  ),
+});
+
 /** `/ready`: `{"status":"ok"}`, or `degraded` with what is down (the revocation feed). */
 export const ReadyStatus = Type.Object({ status: Type.String(), revocationFeed: Type.Optional(Type.Literal('down')) });
 

@@ -1,7 +1,10 @@
 import type { FastifyJWTOptions, JWT } from '@fastify/jwt';
 import type { Clock } from '../config/clock.js';
 import { checkTimes, hasContractShape, tokenInvalid } from './claims.js';
-import { keyRing } from './key-ring.js';
+import type { SigningKey } from './key-ring.js';
+
+/** The JWS algorithms our tokens use: refresh tokens HS256, access tokens any of them. */
+export type TokenAlgorithm = 'HS256' | 'EdDSA' | 'ES256';
 
 /** Anything longer is not one of our tokens; refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -13,8 +16,10 @@ export interface TokenKind {
   typ: string;
   issuer: string;
   audience: string;
+  /** The one algorithm this kind is signed and verified with (pinned). */
+  algorithm: TokenAlgorithm;
   /** Newest first: the first signs, all verify. */
-  secrets: readonly string[];
+  keys: readonly SigningKey[];
   /** Claims every token of this kind must carry, besides the registered ones. */
   claims: readonly string[];
   /** Verified tokens fast-jwt remembers (by their exact string); none when absent. */
@@ -42,14 +47,14 @@ const REGISTERED = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'];
  * asynchronous, and per-call options build a new verifier on every call).
  */
 export function jwtRegistrations(kind: TokenKind, namespacePrefix: string): JwtRegistration[] {
-  return keyRing(kind.secrets).map(({ kid, secret }) => ({
+  return kind.keys.map(({ kid, secret }) => ({
     kid,
     options: {
       namespace: `${namespacePrefix}${kind.name}:${kid}`,
       secret,
-      sign: { algorithm: 'HS256', kid, typ: kind.typ },
+      sign: { algorithm: kind.algorithm, kid, typ: kind.typ },
       verify: {
-        algorithms: ['HS256'],
+        algorithms: [kind.algorithm],
         checkTyp: kind.typ,
         allowedIss: kind.issuer,
         allowedAud: kind.audience,
@@ -80,11 +85,12 @@ export function createCodec<Claims extends object>(kind: TokenKind, byKid: Reado
   // of that segment picks the verifier; any other header is picked by its `kid`.
   const byHeader = new Map([...byKid.values()].map((jwt) => [headerSegment(jwt.sign({})), jwt]));
   const isAccess = kind.name === 'access';
+  const signature = signatureShape(SIGNATURE_BYTES[kind.algorithm]);
 
   return {
     sign: (claims) => signer.sign(claims),
     verify(token) {
-      if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token)) throw tokenInvalid();
+      if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token, signature)) throw tokenInvalid();
       const header = headerSegment(token);
       const verifier = byHeader.get(header) ?? byKid.get(kidOf(header));
       if (!verifier) throw tokenInvalid();
@@ -106,17 +112,32 @@ export function createCodec<Claims extends object>(kind: TokenKind, byKid: Reado
   };
 }
 
-/** An HMAC-SHA256 signature in unpadded base64url. */
-const SIGNATURE_LENGTH = 43;
-/**
- * The last of 43 characters carries 4 bits of the MAC and 2 unused ones; a decoder ignores
- * those, so 4 strings (fast-jwt accepts all of them) would carry one signature. Only the
- * one with the unused bits at 0 is accepted, so a token has exactly one spelling.
- */
-const CANONICAL_LAST = new Set('AEIMQUYcgkosw048');
+/** Signature bytes: HMAC-SHA256 32, Ed25519 64, ES256 64 (JOSE's r ‖ s, not DER). */
+const SIGNATURE_BYTES: Record<TokenAlgorithm, number> = { HS256: 32, EdDSA: 64, ES256: 64 };
 
-function canonicalSignature(token: string): boolean {
-  return token.length - token.lastIndexOf('.') - 1 === SIGNATURE_LENGTH && CANONICAL_LAST.has(token[token.length - 1]!);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+interface SignatureShape {
+  /** Characters of the unpadded base64url signature: 43 for 32 bytes, 86 for 64. */
+  length: number;
+  /** The characters the last one may be. */
+  last: ReadonlySet<string>;
+}
+
+/**
+ * The last base64url character of a signature carries some bits of it and some unused
+ * ones (2 of 6 for 32 bytes, 4 of 6 for 64); a decoder ignores those, so 4 (or 16) strings,
+ * all accepted by fast-jwt, would carry one signature. Only the one with the unused bits at
+ * 0 is accepted, so a signature has exactly one spelling.
+ */
+function signatureShape(bytes: number): SignatureShape {
+  const length = Math.ceil((bytes * 8) / 6);
+  const unusedBits = length * 6 - bytes * 8;
+  return { length, last: new Set([...BASE64URL].filter((_, value) => value % 2 ** unusedBits === 0)) };
+}
+
+function canonicalSignature(token: string, { length, last }: SignatureShape): boolean {
+  return token.length - token.lastIndexOf('.') - 1 === length && last.has(token[token.length - 1]!);
 }
 
 const headerSegment = (token: string) => token.slice(0, token.indexOf('.'));

@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import type { JWT } from '@fastify/jwt';
 import type { Config } from '../config/index.js';
 import type { AccessClaims, RefreshClaims } from './claims.js';
 import { createCodec, type TokenKind } from './codec.js';
+import { jwksKey, type JsonWebKeySet } from './jwk.js';
+import { asymmetricKeyRing, keyRing } from './key-ring.js';
 
 export { CLOCK_SKEW_SECONDS, type AccessClaims, type RefreshClaims } from './claims.js';
-export { MAX_TOKEN_LENGTH, jwtRegistrations, type TokenKind } from './codec.js';
+export { MAX_TOKEN_LENGTH, jwtRegistrations, type TokenAlgorithm, type TokenKind } from './codec.js';
+export type { JsonWebKeySet, JwksKey } from './jwk.js';
 
 /** Access tokens whose verification fast-jwt remembers: about 1 KiB each. */
 export const ACCESS_CACHE_SIZE = 10_000;
@@ -24,6 +27,8 @@ export interface Tokens {
   issueRefresh(session: SessionRef & { jti: string; expiresAt: number }): string;
   verifyAccess(token: string): AccessClaims;
   verifyRefresh(token: string): RefreshClaims;
+  /** The public access-token keys, as `GET /.well-known/jwks.json` serves them (none with HS256). */
+  jwks: JsonWebKeySet;
 }
 
 /** The two kinds, each with its own keys, `typ` and `aud`. */
@@ -34,7 +39,8 @@ export function tokenKinds(jwt: Config['jwt']): { access: TokenKind; refresh: To
       typ: 'at+jwt',
       issuer: jwt.issuer,
       audience: jwt.audience,
-      secrets: jwt.accessSecrets,
+      algorithm: jwt.accessAlgorithm,
+      keys: jwt.accessAlgorithm === 'HS256' ? keyRing(jwt.accessSecrets) : asymmetricKeyRing(jwt.accessPrivateKeys),
       claims: ['sid', 'email', 'refreshTokenVersion'],
       cacheSize: ACCESS_CACHE_SIZE,
     },
@@ -43,7 +49,8 @@ export function tokenKinds(jwt: Config['jwt']): { access: TokenKind; refresh: To
       typ: 'rt+jwt',
       issuer: jwt.issuer,
       audience: `${jwt.audience}:refresh`,
-      secrets: jwt.refreshSecrets,
+      algorithm: 'HS256',
+      keys: keyRing(jwt.refreshSecrets),
       claims: ['sid', 'refreshTokenVersion'],
     },
   };
@@ -92,5 +99,12 @@ export function createTokens(
       }),
     verifyAccess: access.verify,
     verifyRefresh: refresh.verify,
+    jwks: accessJwks(jwt),
   };
+}
+
+/** The published access-token keys, signing key first: every key of an EdDSA/ES256 ring, none with HS256. */
+export function accessJwks(jwt: Pick<Config['jwt'], 'accessAlgorithm' | 'accessPrivateKeys'>): JsonWebKeySet {
+  if (jwt.accessAlgorithm === 'HS256') return { keys: [] };
+  return { keys: jwt.accessPrivateKeys.map((pem) => jwksKey(createPrivateKey(pem))) };
 }
