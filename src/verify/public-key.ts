@@ -1,7 +1,8 @@
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { algorithmOfKey, jwkThumbprint, type AsymmetricAlgorithm, type PublicJwk } from '../tokens/jwk.js';
 
 /** The only algorithms versioned-auth/verify accepts: never HS256, never `none`. */
-export type VerifyAlgorithm = 'EdDSA' | 'ES256';
+export type VerifyAlgorithm = AsymmetricAlgorithm;
 
 /** A public key pinned to one algorithm, as fast-jwt takes it. */
 export interface PublicKey {
@@ -37,9 +38,9 @@ export function importPublicKey(input: JsonWebKey | string): PublicKey {
   } catch {
     throw new KeyImportError('not a public key (a JWK of kty OKP or EC, or an SPKI PEM)');
   }
-  const jwk = key.export({ format: 'jwk' });
-  const alg = algorithmOf(jwk);
+  const alg = algorithmOfKey(key);
   if (alg === undefined) throw new KeyImportError('only Ed25519 (EdDSA) and P-256 (ES256) keys are accepted');
+  const jwk = key.export({ format: 'jwk' }) as PublicJwk;
   if (declared.alg !== undefined && declared.alg !== alg) throw new KeyImportError(`alg ${String(declared.alg)} does not fit a ${jwk.crv} key (${alg})`);
   if (declared.use !== undefined && declared.use !== 'sig') throw new KeyImportError('use must be "sig"');
   if (declared.kid !== undefined && (typeof declared.kid !== 'string' || declared.kid === '')) throw new KeyImportError('kid must be a non-empty string');
@@ -48,16 +49,4 @@ export function importPublicKey(input: JsonWebKey | string): PublicKey {
     alg,
     pem: key.export({ type: 'spki', format: 'pem' }) as string,
   };
-}
-
-function algorithmOf(jwk: JsonWebKey): VerifyAlgorithm | undefined {
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
-  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
-  return undefined;
-}
-
-/** The RFC 7638 thumbprint (SHA-256, base64url) of an OKP or EC public JWK: its required members, sorted. */
-export function jwkThumbprint(jwk: JsonWebKey): string {
-  const members = jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }

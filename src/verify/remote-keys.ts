@@ -58,12 +58,14 @@ export function createRemoteKeys(options: RemoteKeysOptions): RemoteKeys {
       await store.replace(usableKeys(keys));
       staleAt = startedAt + Math.min(Math.max(maxAgeMs ?? defaultMaxAgeMs, cooldownMs), MAX_AGE_CAP_MS);
       if (failing) log.info({ jwksUrl: where, kids: store.kids }, 'JWKS fetched again');
+      else log.debug({ jwksUrl: where, kids: store.kids }, 'JWKS fetched');
       failing = false;
     } catch (error) {
       staleAt = startedAt + cooldownMs;
-      if (!failing && !closing.signal.aborted) {
-        log.warn({ jwksUrl: where, reason: (error as Error).message, kids: store.kids }, 'JWKS fetch failed: keeping the keys held; tokens naming another kid are refused');
-      }
+      const details = { jwksUrl: where, reason: (error as Error).message, kids: store.kids };
+      if (closing.signal.aborted) return;
+      if (failing) log.debug(details, 'JWKS fetch failed again');
+      else log.warn(details, 'JWKS fetch failed: keeping the keys held; tokens naming another kid are refused');
       failing = true;
     }
   };

@@ -5,7 +5,7 @@ import { createSigner } from 'fast-jwt';
 import Fastify, { type FastifyInstance } from 'fastify';
 // By the package's name, as another service would import it: resolved through package.json "exports" to dist/.
 import verifyPlugin, { type VerifyOptions } from 'versioned-auth/verify';
-import { jwkThumbprint } from '../../src/verify/public-key.js';
+import { jwkThumbprint, type PublicJwk } from '../../src/tokens/jwk.js';
 import { logCapture } from '../helper.js';
 
 export const ISSUER = 'https://auth.example.test';
@@ -26,7 +26,7 @@ export function generateKey(alg: 'EdDSA' | 'ES256'): TestKey {
   const { privateKey, publicKey } =
     alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const bare = publicKey.export({ format: 'jwk' });
-  const kid = jwkThumbprint(bare);
+  const kid = jwkThumbprint(bare as PublicJwk);
   return {
     kid,
     alg,
@@ -114,9 +114,9 @@ export async function startJwksServer(keys: JsonWebKey[]): Promise<JwksServer> {
 }
 
 /** Another team's Fastify service: versioned-auth/verify and one guarded route echoing `request.user`. */
-export async function resourceServer(options: VerifyOptions): Promise<{ app: FastifyInstance; logs: string[] }> {
+export async function resourceServer(options: VerifyOptions, level = 'info'): Promise<{ app: FastifyInstance; logs: string[] }> {
   const { lines, stream } = logCapture();
-  const app = Fastify({ logger: { level: 'info', stream } });
+  const app = Fastify({ logger: { level, stream } });
   await app.register(verifyPlugin, options);
   app.get('/orders', { onRequest: app.authenticate }, async (request) => ({ user: request.user }));
   await app.ready();
