@@ -22,7 +22,7 @@ export function algorithmOfKey(key: KeyObject): AsymmetricAlgorithm | undefined 
 
 /** The public JWK of an Ed25519 or P-256 key, private or public; a private key's `d` never appears. */
 export function publicJwk(key: KeyObject): PublicJwk {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x) return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
   if (jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x && jwk.y) return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
   throw new Error('only Ed25519 and P-256 keys have a JWK here');
