@@ -1,5 +1,5 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { algorithmOfKey, jwkThumbprint, type AsymmetricAlgorithm, type PublicJwk } from '../tokens/jwk.js';
+import { algorithmOfKey, jwkThumbprint, publicJwk, type AsymmetricAlgorithm } from '../tokens/jwk.js';
 
 /** The only algorithms versioned-auth/verify accepts: never HS256, never `none`. */
 export type VerifyAlgorithm = AsymmetricAlgorithm;
@@ -40,7 +40,7 @@ export function importPublicKey(input: JsonWebKey | string): PublicKey {
   }
   const alg = algorithmOfKey(key);
   if (alg === undefined) throw new KeyImportError('only Ed25519 (EdDSA) and P-256 (ES256) keys are accepted');
-  const jwk = key.export({ format: 'jwk' }) as PublicJwk;
+  const jwk = publicJwk(key);
   if (declared.alg !== undefined && declared.alg !== alg) throw new KeyImportError(`alg ${String(declared.alg)} does not fit a ${jwk.crv} key (${alg})`);
   if (declared.use !== undefined && declared.use !== 'sig') throw new KeyImportError('use must be "sig"');
   if (declared.kid !== undefined && (typeof declared.kid !== 'string' || declared.kid === '')) throw new KeyImportError('kid must be a non-empty string');
