@@ -2,6 +2,7 @@ import type {} from '@fastify/jwt';
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { createAuthenticate } from '../plugins/authenticate.js';
+import type { RevocationCheck } from '../plugins/revocation.js';
 import type { AccessClaims } from '../tokens/claims.js';
 import { createAccessVerifier, UnknownKeyError, type KeySource } from './access-verifier.js';
 import { KeyStore } from './key-store.js';
@@ -40,7 +41,8 @@ const verify: FastifyPluginAsync<VerifyOptions> = async (host, raw) => {
   let keys: KeySource;
   let retry: ((error: Error) => Promise<void> | undefined) | undefined;
   if (options.source.kind === 'jwks') {
-    const remote = createRemoteKeys({ url: options.source.url, expected, clock, log: host.log, ...options.jwks, defaultMaxAgeMs: options.jwks.maxAgeMs });
+    const { cooldownMs, maxAgeMs, timeoutMs } = options.jwks;
+    const remote = createRemoteKeys({ url: options.source.url, expected, clock, log: host.log, cooldownMs, defaultMaxAgeMs: maxAgeMs, timeoutMs });
     host.addHook('onClose', async () => remote.close());
     await remote.refetch();
     keys = remote;
@@ -51,7 +53,7 @@ const verify: FastifyPluginAsync<VerifyOptions> = async (host, raw) => {
     keys = store;
   }
 
-  let revoked;
+  let revoked: RevocationCheck | undefined;
   if (options.revocation) {
     const following = await followRevocations({ ...options.revocation, clock, log: host.log });
     host.addHook('onClose', () => following.close());
