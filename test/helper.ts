@@ -6,6 +6,7 @@ import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
 import { loggerOptions } from '../src/http/logging.js';
 import tokensPlugin from '../src/plugins/tokens.js';
 import type { Tokens } from '../src/tokens/index.js';
+import { generateAccessPrivateKey } from '../src/config/access-keys.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
@@ -65,6 +66,15 @@ export function testClock(start = Date.UTC(2026, 10, 27, 12, 0, 0)): TestClock {
   return { now: () => t, advance: (seconds) => void (t += seconds * 1000) };
 }
 
+/**
+ * TEST_ACCESS_ALGORITHM=EdDSA or ES256 runs the suites with asymmetric access tokens (one key
+ * per test process) instead of HS256; files that forge HS256 access tokens set their own.
+ */
+const TEST_ACCESS_ALGORITHM = process.env.TEST_ACCESS_ALGORITHM as 'EdDSA' | 'ES256' | undefined;
+const testAccessKeys = TEST_ACCESS_ALGORITHM
+  ? { accessAlgorithm: TEST_ACCESS_ALGORITHM, accessSecrets: [], accessPrivateKeys: [generateAccessPrivateKey(TEST_ACCESS_ALGORITHM)] }
+  : { accessAlgorithm: 'HS256' as const, accessSecrets: [ACCESS_SECRET], accessPrivateKeys: [] };
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     host: '127.0.0.1',
@@ -73,9 +83,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     jwt: {
       issuer: 'versioned-auth',
       audience: 'versioned-auth',
-      accessAlgorithm: 'HS256',
-      accessSecrets: [ACCESS_SECRET],
-      accessPrivateKeys: [],
+      ...testAccessKeys,
       refreshSecrets: [REFRESH_SECRET],
       accessTtl: 900,
       refreshTtl: 30 * 86400,

@@ -117,7 +117,10 @@ export async function prepareServer(options: Pick<StartOptions, 'databaseUrl' | 
         DATA_DIR: dataDir,
         LOG_LEVEL: BENCH_LOG_LEVEL,
         RATE_LIMIT: 'off',
-        JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+        // BENCH_ACCESS_ALGORITHM=EdDSA|ES256: access tokens signed with a development key the server generates into DATA_DIR.
+        ...(process.env.BENCH_ACCESS_ALGORITHM
+          ? { JWT_ACCESS_ALGORITHM: process.env.BENCH_ACCESS_ALGORITHM }
+          : { JWT_ACCESS_SECRET: randomBytes(32).toString('base64url') }),
         JWT_REFRESH_SECRET: randomBytes(32).toString('base64url'),
         // Tokens are minted once at seed time; they must outlive a long run.
         ACCESS_TOKEN_TTL: '2h',

@@ -2,7 +2,7 @@ import { createHmac, createPrivateKey, createPublicKey, sign, type KeyObject } f
 import { generateAccessPrivateKey, type AccessAlgorithm } from '../../src/config/access-keys.js';
 import type { Config } from '../../src/config/index.js';
 import { jwksKey } from '../../src/tokens/jwk.js';
-import { testConfig } from '../helper.js';
+import { ACCESS_SECRET, testConfig } from '../helper.js';
 import { b64 } from './jwt.js';
 
 export const ALGORITHMS: readonly AccessAlgorithm[] = ['HS256', 'EdDSA', 'ES256'];
@@ -18,7 +18,7 @@ export function newAccessKey(algorithm: 'EdDSA' | 'ES256') {
 /** The `jwt` config for `algorithm`: our HS256 test secret, or the given (else a fresh) private keys. */
 export function accessJwtConfig(algorithm: AccessAlgorithm, privateKeys?: string[]): Config['jwt'] {
   const base = testConfig().jwt;
-  if (algorithm === 'HS256') return { ...base, accessAlgorithm: 'HS256' };
+  if (algorithm === 'HS256') return { ...base, accessAlgorithm: 'HS256', accessSecrets: [ACCESS_SECRET], accessPrivateKeys: [] };
   return { ...base, accessAlgorithm: algorithm, accessSecrets: [], accessPrivateKeys: privateKeys ?? [newAccessKey(algorithm).pem] };
 }
 
