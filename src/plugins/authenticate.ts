@@ -41,7 +41,8 @@ export function createAuthenticate(
   revoked?: RevocationCheck,
   retry?: (error: AuthError) => Promise<void> | undefined,
 ): onRequestHookHandler {
-  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, mayRetry: boolean) => {
+  // `retried` is ours alone (Fastify passes three arguments): a retry's answer stands.
+  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, retried?: true) => {
     // Answers to a credential are the user's own: no shared or browser cache keeps them.
     reply.header('cache-control', 'no-store');
     if (ownRoutes) request.bearerCredential = true;
@@ -50,9 +51,8 @@ export function createAuthenticate(
       claims = verifyBearer(tokens, request);
     } catch (error) {
       if (!(error instanceof AuthError || error instanceof HttpError)) return done(error as Error);
-      // Once only: the second answer stands.
-      const again = mayRetry && error instanceof AuthError ? retry?.(error) : undefined;
-      if (again) return void again.then(() => authenticate(request, reply, done, false));
+      const again = retry !== undefined && retried === undefined && error instanceof AuthError ? retry(error) : undefined;
+      if (again) return void again.then(() => authenticate(request, reply, done, true));
       sendProblem(reply, error.code, true);
       return;
     }
@@ -66,7 +66,5 @@ export function createAuthenticate(
     (request as unknown as Record<string, unknown>)[userProperty] = claims;
     done();
   };
-  return function onRequest(request, reply, done) {
-    authenticate(request, reply, done, retry !== undefined);
-  };
+  return authenticate;
 }
