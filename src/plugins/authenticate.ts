@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { AuthError } from '../errors.js';
 import { HttpError } from '../http/errors.js';
 import type { AccessClaims, Tokens } from '../tokens/index.js';
@@ -16,7 +16,7 @@ declare module 'fastify' {
  * The access token of `Authorization: Bearer <token>` (scheme case-insensitive), verified:
  * signature and claims only, no database read. Throws `token_missing` when there is no header.
  */
-export function verifyBearer(tokens: Tokens, request: FastifyRequest): AccessClaims {
+export function verifyBearer(tokens: Pick<Tokens, 'verifyAccess'>, request: FastifyRequest): AccessClaims {
   const header = request.headers.authorization;
   if (header === undefined || header === '') throw new HttpError('token_missing', 'Authentication required');
   if (header.length <= 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
@@ -31,14 +31,18 @@ export function verifyBearer(tokens: Tokens, request: FastifyRequest): AccessCla
  * (on a host's routes no error handler of ours would). `ownRoutes` also marks the request
  * so that later 401s from our handlers carry `WWW-Authenticate`. `revoked`, when given, is
  * asked after the signature (the in-memory revocation list: two Map lookups at most).
+ * `retry`, when given, may answer a refusal with a promise (versioned-auth/verify fetching
+ * the key of an unknown `kid`): the token is then verified again once it settles.
  */
 export function createAuthenticate(
-  tokens: Tokens,
+  tokens: Pick<Tokens, 'verifyAccess'>,
   userProperty: string,
   ownRoutes: boolean,
   revoked?: RevocationCheck,
+  retry?: (error: AuthError) => Promise<void> | undefined,
 ): onRequestHookHandler {
-  return function authenticate(request, reply, done) {
+  // `retried` is ours alone (Fastify passes three arguments): a retry's answer stands.
+  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, retried?: true) => {
     // Answers to a credential are the user's own: no shared or browser cache keeps them.
     reply.header('cache-control', 'no-store');
     if (ownRoutes) request.bearerCredential = true;
@@ -47,6 +51,8 @@ export function createAuthenticate(
       claims = verifyBearer(tokens, request);
     } catch (error) {
       if (!(error instanceof AuthError || error instanceof HttpError)) return done(error as Error);
+      const again = retry !== undefined && retried === undefined && error instanceof AuthError ? retry(error) : undefined;
+      if (again) return void again.then(() => authenticate(request, reply, done, true));
       sendProblem(reply, error.code, true);
       return;
     }
@@ -60,4 +66,5 @@ export function createAuthenticate(
     (request as unknown as Record<string, unknown>)[userProperty] = claims;
     done();
   };
+  return authenticate;
 }

@@ -42,7 +42,7 @@ export default fp<{ config: Pick<Config, 'jwt' | 'clock'> }>(
  * the whole token (see src/tokens/codec.ts), so the warning says nothing true about it and
  * would only teach operators to ignore warnings: it is dropped, and nothing else is.
  */
-async function withoutCacheKeyWarning<T>(work: () => PromiseLike<T>): Promise<T> {
+export async function withoutCacheKeyWarning<T>(work: () => PromiseLike<T>): Promise<T> {
   const emitWarning = process.emitWarning;
   process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
     const options = rest[0] as { code?: string } | undefined;

@@ -19,6 +19,8 @@ export interface FeedOptions {
   retryMs?: number;
   /** How often the list drops entries older than its window. */
   pruneEveryMs?: number;
+  /** Whether this instance deletes old rows; false for a reader that does not own the table (versioned-auth/verify). */
+  pruneTable?: boolean;
 }
 
 /** Table rows are kept for twice the window (at least the window is the guarantee), then deleted. */
@@ -36,7 +38,7 @@ const QUOTED_PAYLOAD_CHARS = 100;
  * attempt, up or down; while down it retries, having logged one warning per outage.
  */
 export async function startRevocationFeed(options: FeedOptions): Promise<RevocationFeed> {
-  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000 } = options;
+  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000, pruneTable = true } = options;
   let listener: Listener | undefined;
   let up = false;
   let closed = false;
@@ -46,7 +48,7 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
 
   /** Deletes the table's old rows, at most once per TABLE_PRUNE_EVERY_MS (failures wait for the next turn). */
   const pruneTableIfDue = async (now: number) => {
-    if (now - lastTablePrune < TABLE_PRUNE_EVERY_MS) return;
+    if (!pruneTable || now - lastTablePrune < TABLE_PRUNE_EVERY_MS) return;
     lastTablePrune = now;
     await pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
   };
