@@ -117,7 +117,7 @@ const SIGNATURE_BYTES: Record<TokenAlgorithm, number> = { HS256: 32, EdDSA: 64, 
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-interface SignatureShape {
+export interface SignatureShape {
   /** Characters of the unpadded base64url signature: 43 for 32 bytes, 86 for 64. */
   length: number;
   /** The characters the last one may be. */
@@ -130,20 +130,21 @@ interface SignatureShape {
  * all accepted by fast-jwt, would carry one signature. Only the one with the unused bits at
  * 0 is accepted, so a signature has exactly one spelling.
  */
-function signatureShape(bytes: number): SignatureShape {
+export function signatureShape(bytes: number): SignatureShape {
   const length = Math.ceil((bytes * 8) / 6);
   const unusedBits = length * 6 - bytes * 8;
   return { length, last: new Set([...BASE64URL].filter((_, value) => value % 2 ** unusedBits === 0)) };
 }
 
-function canonicalSignature(token: string, { length, last }: SignatureShape): boolean {
+/** Whether the token's signature segment has the shape's length and its one canonical spelling. */
+export function canonicalSignature(token: string, { length, last }: SignatureShape): boolean {
   return token.length - token.lastIndexOf('.') - 1 === length && last.has(token[token.length - 1]!);
 }
 
 const headerSegment = (token: string) => token.slice(0, token.indexOf('.'));
 
 /** The `kid` of a header segment; only picks the verifier, which then checks everything. */
-function kidOf(header: string): string {
+export function kidOf(header: string): string {
   try {
     const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown })?.kid;
     return typeof kid === 'string' ? kid : '';

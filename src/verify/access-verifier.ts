@@ -1,6 +1,7 @@
 import type { Clock } from '../config/clock.js';
 import { AuthError } from '../errors.js';
 import { checkTimes, hasContractShape, tokenInvalid, type AccessClaims } from '../tokens/claims.js';
+import { canonicalSignature, kidOf, signatureShape } from '../tokens/codec.js';
 import { MAX_TOKEN_LENGTH } from '../tokens/index.js';
 import type { KeyVerifier } from './key-store.js';
 
@@ -17,6 +18,9 @@ export interface KeySource {
   get(kid: string): KeyVerifier | undefined;
 }
 
+/** Ed25519 and P-256 (raw r‖s) signatures alike are 64 bytes. */
+const SIGNATURE = signatureShape(64);
+
 /** Headers of tokens that verified, by their exact segment: skips a JSON parse; only verified ones get in, so it stays tiny. */
 const MAX_KNOWN_HEADERS = 64;
 
@@ -29,7 +33,7 @@ const MAX_KNOWN_HEADERS = 64;
 export function createAccessVerifier(keys: KeySource, clock: Clock): (token: string) => AccessClaims {
   const knownHeaders = new Map<string, string>();
   return (token) => {
-    if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token)) throw tokenInvalid();
+    if (token.length > MAX_TOKEN_LENGTH || !canonicalSignature(token, SIGNATURE)) throw tokenInvalid();
     const header = token.slice(0, token.indexOf('.'));
     const kid = knownHeaders.get(header) ?? kidOf(header);
     if (kid === '') throw tokenInvalid();
@@ -50,26 +54,4 @@ export function createAccessVerifier(keys: KeySource, clock: Clock): (token: str
     }
     return claims as unknown as AccessClaims;
   };
-}
-
-/** Ed25519 and P-256 (raw r‖s) signatures are 64 bytes: 86 base64url characters. */
-const SIGNATURE_LENGTH = 86;
-/**
- * The last character carries 2 bits of the signature and 4 unused ones, which a decoder
- * ignores: only the spelling with those at 0 is accepted, so a signature has one spelling.
- */
-const CANONICAL_LAST = new Set('AQgw');
-
-function canonicalSignature(token: string): boolean {
-  return token.length - token.lastIndexOf('.') - 1 === SIGNATURE_LENGTH && CANONICAL_LAST.has(token[token.length - 1]!);
-}
-
-/** The `kid` of a header segment, or '' (refused); it only picks the key, which then checks everything. */
-function kidOf(header: string): string {
-  try {
-    const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown })?.kid;
-    return typeof kid === 'string' ? kid : '';
-  } catch {
-    return '';
-  }
 }
