@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import './fastify-types.js';
 import { requireSigningKeys, type Config } from './config/index.js';
 import type { Database } from './db/client.js';
 import { accountRoutes } from './http/routes/account.js';
@@ -23,17 +24,8 @@ import securityHeaders from './plugins/security-headers.js';
 import tokens from './plugins/tokens.js';
 import type { AccessClaims } from './tokens/index.js';
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    /** `request.user` on a route guarded by `app.authenticate`: the verified access token's claims. */
-    user: AccessClaims;
-  }
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: verifies the Bearer access token (no database read) and sets `request.user`, or answers 401. */
-    authenticate: onRequestHookHandler;
     /** What our own route files read: the guard, the claims it set, the refresh cookie's settings. */
     authHttp: {
       authenticate: onRequestHookHandler;

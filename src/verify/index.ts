@@ -1,6 +1,6 @@
-import type {} from '@fastify/jwt';
-import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import '../fastify-types.js';
 import { createAuthenticate } from '../plugins/authenticate.js';
 import type { RevocationCheck } from '../plugins/revocation.js';
 import type { AccessClaims } from '../tokens/claims.js';
@@ -12,20 +12,6 @@ import { followRevocations } from './revocation.js';
 
 export type { VerifyOptions } from './options.js';
 export type { AccessClaims } from '../tokens/claims.js';
-
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    /** `request.user` on a route guarded by `app.authenticate`: the verified access token's claims. */
-    user: AccessClaims;
-  }
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** onRequest hook: verifies the Bearer access token (no database read) and sets `request.user`, or answers 401. */
-    authenticate: onRequestHookHandler;
-  }
-}
 
 /**
  * versioned-auth/verify: verifies the access tokens of a versioned-auth service in another
