@@ -3,7 +3,6 @@ import fp from 'fastify-plugin';
 import '../fastify-types.js';
 import { createAuthenticate } from '../plugins/authenticate.js';
 import type { RevocationCheck } from '../plugins/revocation.js';
-import type { AccessClaims } from '../tokens/claims.js';
 import { createAccessVerifier, UnknownKeyError, type KeySource } from './access-verifier.js';
 import { KeyStore } from './key-store.js';
 import { parseVerifyOptions, type VerifyOptions } from './options.js';
