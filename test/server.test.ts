@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { niceByThread } from '../src/runtime/threads.js';
 import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, TEST_DATABASE_URL } from './helper.js';
+import { spawnLogged } from './support/logged-process.js';
 
 const root = new URL('..', import.meta.url);
 const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-server-'));
@@ -30,27 +31,15 @@ function freePort(): Promise<number> {
 
 /** Starts src/server.ts as the real process; resolves once it listens. Collects its log lines. */
 async function startServer(env: Record<string, string>) {
-  const lines: string[] = [];
   // As npm start runs dist/server.js: with the preload that lowers the thread pool's priority.
-  const proc = spawn(process.execPath, ['--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
+  const { proc, lines, stderr, exited } = spawnLogged(process.execPath, ['--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
-  let buffer = '';
-  proc.stdout!.on('data', (chunk) => {
-    buffer += chunk;
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   // Generous: a first start initialises PGlite's files, slow on a busy two-core machine.
-  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 50_000, () => stderr);
-  return { proc, lines, exited, stderr: () => stderr };
+  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 50_000, stderr);
+  return { proc, lines, exited, stderr };
 }
 
 /** The built server (`npm run build` first; `npm test` does), started as `npm start` starts it. */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { ACCESS_SECRET, REFRESH_SECRET } from '../helper.js';
+import { spawnLogged } from '../support/logged-process.js';
 
 const root = new URL('../..', import.meta.url);
 
@@ -53,7 +54,7 @@ export function freePort(): Promise<number> {
  */
 export async function startServer(env: Record<string, string>, readyWhen = 'versioned-auth ready'): Promise<ServerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--require', './dist/runtime/pool-priority.cjs', 'dist/server.js'], {
+  const { proc, lines, stderr, exited } = spawnLogged(process.execPath, ['--require', './dist/runtime/pool-priority.cjs', 'dist/server.js'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -64,29 +65,17 @@ export async function startServer(env: Record<string, string>, readyWhen = 'vers
       JWT_REFRESH_SECRET: REFRESH_SECRET,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
   started.push({ proc, lines });
-  let buffer = '';
-  proc.stdout!.on('data', (chunk) => {
-    buffer += chunk;
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   let gone = false;
   void exited.then(() => (gone = true));
   // Generous: several processes start at once on a busy two-core machine.
   const deadline = performance.now() + 60_000;
   while (!lines.some((line) => line.includes(readyWhen))) {
-    if (gone || performance.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+    if (gone || performance.now() > deadline) throw new Error(`server did not start: ${stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { proc, port, lines, stderr: () => stderr, exited };
+  return { proc, port, lines, stderr, exited };
 }
 
 /** Runs the built server where it must refuse to start; resolves with its exit code and output. */
