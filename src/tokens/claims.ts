@@ -65,4 +65,18 @@ export function checkTimes(claims: Record<string, unknown>, nowSeconds: number):
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
+/**
+ * Checks what a verifier returned: times on the injected clock always, the claims' shapes
+ * once. fast-jwt's cache hands back the same object for the same token, so it is frozen
+ * once it has passed: a cache hit skips the shape check and nobody can alter it. Returns
+ * true when this call checked and froze it (not a cache hit).
+ */
+export function acceptClaims(claims: Record<string, unknown>, nowSeconds: number, isAccess: boolean): boolean {
+  checkTimes(claims, nowSeconds);
+  if (Object.isFrozen(claims)) return false;
+  if (!hasContractShape(claims, isAccess)) throw tokenInvalid();
+  Object.freeze(claims);
+  return true;
+}
+
 export const tokenInvalid = () => new AuthError('token_invalid', 'The token is invalid');

@@ -1,6 +1,6 @@
 import type { FastifyJWTOptions, JWT } from '@fastify/jwt';
 import type { Clock } from '../config/clock.js';
-import { checkTimes, hasContractShape, tokenInvalid } from './claims.js';
+import { acceptClaims, tokenInvalid } from './claims.js';
 import type { SigningKey } from './key-ring.js';
 
 /** The JWS algorithms our tokens use: refresh tokens HS256, access tokens any of them. */
@@ -42,6 +42,29 @@ export interface JwtRegistration {
 const REGISTERED = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'];
 
 /**
+ * fast-jwt's verifier options for a kind: its one algorithm, `typ`, issuer, audience and
+ * claims; shared with versioned-auth/verify, which builds a verifier per published key.
+ */
+export function verifierOptions(kind: Pick<TokenKind, 'algorithm' | 'typ' | 'issuer' | 'audience' | 'claims' | 'cacheSize'>) {
+  return {
+    algorithms: [kind.algorithm],
+    checkTyp: kind.typ,
+    allowedIss: kind.issuer,
+    allowedAud: kind.audience,
+    requiredClaims: [...REGISTERED, ...kind.claims],
+    // fast-jwt fixes its clock when the verifier is built: times are checked against the
+    // injected clock in checkTimes instead, on every call, cached or not.
+    ignoreExpiration: true,
+    ignoreNotBefore: true,
+    cache: kind.cacheSize ?? false,
+    // fast-jwt warns that a custom cache key is a risk when two tokens can share one.
+    // The key here is the whole token string, so no two tokens ever do; and a hit is as
+    // cheap as a Map lookup instead of a hash of the token on every request.
+    cacheKeyBuilder: (token: string) => token,
+  };
+}
+
+/**
  * The @fastify/jwt options for each key of a kind. A namespace per key keeps every
  * verifier synchronous and built once (a secret given as a function makes @fastify/jwt
  * asynchronous, and per-call options build a new verifier on every call).
@@ -53,22 +76,7 @@ export function jwtRegistrations(kind: TokenKind, namespacePrefix: string): JwtR
       namespace: `${namespacePrefix}${kind.name}:${kid}`,
       secret,
       sign: { algorithm: kind.algorithm, kid, typ: kind.typ },
-      verify: {
-        algorithms: [kind.algorithm],
-        checkTyp: kind.typ,
-        allowedIss: kind.issuer,
-        allowedAud: kind.audience,
-        requiredClaims: [...REGISTERED, ...kind.claims],
-        // fast-jwt fixes its clock when the verifier is built: times are checked against the
-        // injected clock in checkTimes instead, on every call, cached or not.
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-        cache: kind.cacheSize ?? false,
-        // fast-jwt warns that a custom cache key is a risk when two tokens can share one.
-        // The key here is the whole token string, so no two tokens ever do; and a hit is as
-        // cheap as a Map lookup instead of a hash of the token on every request.
-        cacheKeyBuilder: (token: string) => token,
-      },
+      verify: verifierOptions(kind),
     },
   }));
 }
@@ -100,13 +108,7 @@ export function createCodec<Claims extends object>(kind: TokenKind, byKid: Reado
       } catch {
         throw tokenInvalid();
       }
-      checkTimes(claims, Math.floor(clock.now() / 1000));
-      // fast-jwt's cache hands back the same object for the same token: frozen once it has
-      // passed the shape check, so a cache hit skips that check and nobody can alter it.
-      if (!Object.isFrozen(claims)) {
-        if (!hasContractShape(claims, isAccess)) throw tokenInvalid();
-        Object.freeze(claims);
-      }
+      acceptClaims(claims, Math.floor(clock.now() / 1000), isAccess);
       return claims as Claims;
     },
   };

@@ -10,6 +10,9 @@ export { CLOCK_SKEW_SECONDS, type AccessClaims, type RefreshClaims } from './cla
 export { MAX_TOKEN_LENGTH, jwtRegistrations, type TokenAlgorithm, type TokenKind } from './codec.js';
 export type { JsonWebKeySet, JwksKey } from './jwk.js';
 
+/** What an access token carries besides the registered claims (the contract's). */
+export const ACCESS_CLAIMS = ['sid', 'email', 'refreshTokenVersion'] as const;
+
 /** Access tokens whose verification fast-jwt remembers: about 1 KiB each. */
 export const ACCESS_CACHE_SIZE = 10_000;
 
@@ -41,7 +44,7 @@ export function tokenKinds(jwt: Config['jwt']): { access: TokenKind; refresh: To
       audience: jwt.audience,
       algorithm: jwt.accessAlgorithm,
       keys: jwt.accessAlgorithm === 'HS256' ? keyRing(jwt.accessSecrets) : asymmetricKeyRing(jwt.accessPrivateKeys),
-      claims: ['sid', 'email', 'refreshTokenVersion'],
+      claims: ACCESS_CLAIMS,
       cacheSize: ACCESS_CACHE_SIZE,
     },
     refresh: {

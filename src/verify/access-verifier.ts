@@ -1,6 +1,6 @@
 import type { Clock } from '../config/clock.js';
 import { AuthError } from '../errors.js';
-import { checkTimes, hasContractShape, tokenInvalid, type AccessClaims } from '../tokens/claims.js';
+import { acceptClaims, tokenInvalid, type AccessClaims } from '../tokens/claims.js';
 import { canonicalSignature, kidOf, signatureShape } from '../tokens/codec.js';
 import { MAX_TOKEN_LENGTH } from '../tokens/index.js';
 import type { KeyVerifier } from './key-store.js';
@@ -45,12 +45,8 @@ export function createAccessVerifier(keys: KeySource, clock: Clock): (token: str
     } catch {
       throw tokenInvalid();
     }
-    checkTimes(claims, Math.floor(clock.now() / 1000));
-    // fast-jwt's cache hands back the same object for the same token: frozen once checked.
-    if (!Object.isFrozen(claims)) {
-      if (!hasContractShape(claims, true)) throw tokenInvalid();
-      Object.freeze(claims);
-      if (knownHeaders.size < MAX_KNOWN_HEADERS) knownHeaders.set(header, kid);
+    if (acceptClaims(claims, Math.floor(clock.now() / 1000), true) && knownHeaders.size < MAX_KNOWN_HEADERS) {
+      knownHeaders.set(header, kid);
     }
     return claims as unknown as AccessClaims;
   };

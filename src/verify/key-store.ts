@@ -1,13 +1,12 @@
 import { createVerifier } from 'fast-jwt';
 import { withoutCacheKeyWarning } from '../plugins/tokens.js';
-import { ACCESS_CACHE_SIZE } from '../tokens/index.js';
+import { verifierOptions } from '../tokens/codec.js';
+import { ACCESS_CACHE_SIZE, ACCESS_CLAIMS } from '../tokens/index.js';
 import type { PublicKey } from './public-key.js';
 
 /** Verifies one token's signature, header and claims with one key; throws fast-jwt's TokenError. */
 export type KeyVerifier = (token: string) => Record<string, unknown>;
 
-/** What every access token must carry (the contract's claims). */
-const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid', 'email', 'refreshTokenVersion'];
 
 export interface Expected {
   issuer: string;
@@ -49,19 +48,11 @@ export class KeyStore {
   }
 
   private verifierFor(key: PublicKey): KeyVerifier {
+    const { issuer, audience } = this.expected;
+    const access = { algorithm: key.alg, typ: 'at+jwt', issuer, audience, claims: ACCESS_CLAIMS, cacheSize: ACCESS_CACHE_SIZE };
     return createVerifier({
       key: key.pem,
-      algorithms: [key.alg],
-      checkTyp: 'at+jwt',
-      allowedIss: this.expected.issuer,
-      allowedAud: this.expected.audience,
-      requiredClaims: REQUIRED_CLAIMS,
-      // Times are checked on the injected clock by checkTimes (fast-jwt would fix its clock now).
-      ignoreExpiration: true,
-      ignoreNotBefore: true,
-      cache: ACCESS_CACHE_SIZE,
-      // The whole token is the key, so no two tokens share one (see src/tokens/codec.ts).
-      cacheKeyBuilder: (token: string) => token,
+      ...verifierOptions(access),
     }) as KeyVerifier;
   }
 }
