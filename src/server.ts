@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import { followPrimary, isClusterPrimary, runPrimary, workerSignalOptions } from './cluster.js';
 import { ConfigError, loadConfig, productionWarnings, useDevelopmentKeys, type Config } from './config/index.js';
 import { startupFailure, type StartupPhase } from './config/startup-failure.js';
+import demoPage from './http/demo.js';
 import versionedAuth, { notFoundProblem, serverOptions } from './index.js';
 import { logThreadPriorities } from './runtime/priority.js';
 
@@ -41,6 +42,8 @@ try {
 } catch (error) {
   await refuseToStart(error, 'register');
 }
+// The demo SPA at /demo (examples/spa), for trying the client by hand; never in production.
+if (!config.production) await app.register(demoPage);
 app.setNotFoundHandler(notFoundProblem);
 
 const closing = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, ...workerSignalOptions() }, async ({ signal, err }) => {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
+import demoPage from '../src/http/demo.js';
 import { loggerOptions } from '../src/http/logging.js';
 import tokensPlugin from '../src/plugins/tokens.js';
 import type { Tokens } from '../src/tokens/index.js';
@@ -122,6 +123,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** An open database the caller closes; otherwise the plugin opens `config.database`. */
   database?: Database;
+  /** Serves the demo SPA at /demo, as src/server.ts does outside production. */
+  demo?: boolean;
 }
 
 /** The service as src/server.ts composes it (server options, the plugin, problem+json 404s), ready. */
@@ -129,6 +132,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({ ...serverOptions(config), logger: loggerOptions(options.logger) });
   try {
     await app.register(versionedAuth, { config, database: options.database });
+    if (options.demo) await app.register(demoPage);
     app.setNotFoundHandler(notFoundProblem);
     await app.ready();
   } catch (error) {

@@ -115,6 +115,8 @@ describe('the server process', () => {
     }
     const server = await startServer(env);
     const base = `http://127.0.0.1:${port}`;
+    // Outside production, the demo SPA (examples/spa) is served too.
+    expect((await fetch(`${base}/demo/`)).status).toBe(200);
 
     // Registrations each spend argon2 time on the server: a real window to stop in.
     const inFlight = Array.from({ length: 6 }, (_, i) =>
@@ -288,8 +290,9 @@ describe('the server process', () => {
       }
       // Once the first has stopped, a new server starts on the same DATA_DIR; in production,
       // it logs the production warnings at warn, here the one about the embedded database.
+      const nextPort = await freePort();
       const next = await startServer({
-        PORT: String(await freePort()),
+        PORT: String(nextPort),
         DATA_DIR: shared,
         LOG_LEVEL: 'info',
         NODE_ENV: 'production',
@@ -298,6 +301,8 @@ describe('the server process', () => {
       });
       const warnings = next.lines.filter((line) => line.startsWith('{"level":40'));
       expect(warnings.filter((line) => line.includes('DATABASE_URL is not set: running on the embedded database'))).toHaveLength(1);
+      // No demo page in production.
+      expect((await fetch(`http://127.0.0.1:${nextPort}/demo/`)).status).toBe(404);
       next.proc.kill('SIGTERM');
       expect(await next.exited).toBe(0);
     }, 120_000);
