@@ -52,7 +52,7 @@ $('credentials').addEventListener('submit', (event) => {
   const credentials = { email: fields.get('email'), password: fields.get('password') };
   const register = event.submitter?.value === 'register';
   run(async () => {
-    const { user } = register ? await client.register(credentials) : await client.signIn(credentials);
+    const user = register ? await client.register(credentials) : await client.signIn(credentials);
     form.reset();
     showSignedIn(user);
   });
