@@ -14,7 +14,25 @@ import type {
 } from './types.js';
 
 export { AuthApiError } from './errors.js';
-export type * from './types.js';
+export type {
+  Client,
+  ClientErrorCode,
+  ClientOptions,
+  Credentials,
+  ErrorCode,
+  LogoutAllResponse,
+  LogoutOthersResponse,
+  Me,
+  PasswordChange,
+  PasswordConfirmation,
+  ProblemBody,
+  Session,
+  SessionList,
+  SignOutReason,
+  TokenResponse,
+  TokenStorage,
+  User,
+} from './types.js';
 
 const ABSOLUTE = /^[a-z][a-z\d+.-]*:/i;
 const noop = () => {};
@@ -84,7 +102,7 @@ export function createClient(options: ClientOptions): Client {
     const life = expires - Date.now();
     timer = setTimeout(() => {
       if (used && g.document?.visibilityState !== 'hidden') refresh(token).catch(noop);
-    }, life - Math.min(30_000, life / 10));
+    }, Math.min(life - Math.min(30_000, life / 10), 2 ** 31 - 1)); // beyond 2^31 - 1 ms a timer fires at once
     (timer as { unref?(): void }).unref?.();
   }
 
@@ -103,7 +121,12 @@ export function createClient(options: ClientOptions): Client {
     return token;
   }
 
-  function signedOut(reason: SignOutReason, tell = true): Promise<unknown> {
+  /**
+   * Ends the session here. The other tabs are told when this one was signed in, or when the
+   * user asked (`tell`): a tab that merely found no cookie at load stays quiet, since another
+   * tab may be signing in at that very moment.
+   */
+  function signedOut(reason: SignOutReason, tell?: boolean): Promise<unknown> {
     generation++;
     const was = state;
     state = 'out';
@@ -111,7 +134,7 @@ export function createClient(options: ClientOptions): Client {
     expiresAt = 0;
     clearTimeout(timer);
     if (was !== 'out') {
-      if (tell && was === 'in') tabs?.post({ t: 'out', reason });
+      if (tell ?? was === 'in') tabs?.post({ t: 'out', reason });
       // Listeners run after the client's state is settled, and their errors stay theirs.
       for (const listener of listeners) queueMicrotask(() => listener(reason));
     }
@@ -119,7 +142,7 @@ export function createClient(options: ClientOptions): Client {
   }
 
   function receive(message: TabMessage) {
-    if (message.t === 'out') void signedOut(message.reason, false).catch(noop);
+    if (message.t === 'out') signedOut(message.reason, false).catch(noop);
     // Never an older token over a newer one, whatever order the messages arrive in.
     else if (message.accessToken !== token && message.expiresAt >= expiresAt) use(message.accessToken, message.expiresAt, message.user);
   }
@@ -140,7 +163,7 @@ export function createClient(options: ClientOptions): Client {
       refreshToken ??= (await storage?.get()) ?? undefined;
       if (started !== generation) return token;
       if (!refreshToken) {
-        void signedOut('token_missing').catch(noop);
+        signedOut('token_missing').catch(noop);
         return undefined;
       }
     }
@@ -149,7 +172,7 @@ export function createClient(options: ClientOptions): Client {
     const error = await apiError(res);
     // A refused refresh token ends the session; a throttled or failed refresh (429, 5xx) does not.
     if (res.status !== 401) throw error;
-    if (started === generation) void signedOut(error.code).catch(noop);
+    if (started === generation) signedOut(error.code).catch(noop);
     return token;
   }
 
@@ -193,9 +216,9 @@ export function createClient(options: ClientOptions): Client {
     ok<T>(await authFetch(path, request(method, body, withCookie)));
 
   async function enter(path: string, credentials: Credentials): Promise<User> {
-    const started = ++generation;
     const tokens = await ok<TokenResponse>(await call(base + path, request('POST', credentials, true)));
-    await adopt(tokens, started);
+    // A sign-in wins over whatever happened while it was under way; a refresh still in flight loses.
+    await adopt(tokens, ++generation);
     return tokens.user;
   }
 
@@ -210,13 +233,13 @@ export function createClient(options: ClientOptions): Client {
         // 401: the session had already ended.
         if (!res.ok && res.status !== 401) throw await apiError(res);
       } finally {
-        await signedOut('signed_out');
+        await signedOut('signed_out', true);
       }
     },
 
     async signOutEverywhere() {
       const result = await json<LogoutAllResponse>('/auth/logout-all', 'POST');
-      await signedOut('signed_out_everywhere');
+      await signedOut('signed_out_everywhere', true);
       return result;
     },
 
@@ -240,7 +263,7 @@ export function createClient(options: ClientOptions): Client {
 
     async deleteAccount(confirmation) {
       await json<void>('/me', 'DELETE', confirmation, true);
-      await signedOut('account_deleted');
+      await signedOut('account_deleted', true);
     },
 
     me: () => json<Me>('/me'),

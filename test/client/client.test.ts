@@ -237,6 +237,19 @@ describe('proactive refresh', () => {
     expect(api.to('/me').at(-1)!.access).toBe('at-3');
   });
 
+  it('does not refresh in a hidden page', async () => {
+    vi.stubGlobal('document', { visibilityState: 'hidden' });
+    try {
+      const c = client();
+      await c.signIn(CREDENTIALS);
+      await c.me();
+      await vi.advanceTimersByTimeAsync(2 * TTL * 1000);
+      expect(api.to('/auth/refresh')).toHaveLength(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('stops at sign-out', async () => {
     const c = client();
     await c.signIn(CREDENTIALS);
@@ -365,6 +378,22 @@ describe('body transport storage', () => {
     expect(c.user).toBeUndefined();
     await c.fetch('/y');
     expect(api.to('/y')[0]!.access).toBeUndefined();
+  });
+
+  it('a sign-in wins over a refresh of the old session that was still in flight', async () => {
+    const storage = memoryStorage();
+    const c = client({ storage });
+    await c.signIn(CREDENTIALS);
+    vi.setSystemTime(Date.now() + (TTL + 1) * 1000);
+    const release = api.hold('/auth/refresh');
+    const call = c.fetch('/x');
+    await settle();
+    await c.signIn(CREDENTIALS); // rt-2, at-2
+    release(); // the old session's refresh answers: rt-3, at-3
+    await call;
+    expect(storage.value).toBe('rt-2');
+    await c.me();
+    expect(api.to('/me')[0]!.access).toBe('at-2');
   });
 
   it('signs out locally and says so when the server cannot be reached', async () => {

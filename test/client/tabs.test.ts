@@ -162,6 +162,26 @@ describe('across tabs', () => {
     expect(api.to('/auth/refresh')).toHaveLength(0);
   });
 
+  it('a tab that found no cookie at load tells no one; a sign-out asked for in a fresh tab tells everyone', async () => {
+    const reasons: string[] = [];
+    const a = tab((r) => reasons.push(`a ${r}`));
+    await a.signIn(CREDENTIALS);
+    const cookie = api.cookie;
+    api.cookie = undefined;
+    const loading = tab((r) => reasons.push(`loading ${r}`));
+    await expect(loading.me()).rejects.toMatchObject({ code: 'token_missing' });
+    await settle();
+    expect(reasons).toEqual(['loading token_missing']);
+    expect(a.user).toBeDefined();
+
+    api.cookie = cookie;
+    const fresh = tab((r) => reasons.push(`fresh ${r}`));
+    await fresh.signOut();
+    await settle();
+    expect(reasons.slice(1).sort()).toEqual(['a signed_out', 'fresh signed_out']);
+    expect(api.to('/auth/logout')[0]!.credentials).toBe('include');
+  });
+
   it('a refresh refused in one tab signs out the others with its code', async () => {
     const reasons: string[] = [];
     const a = tab((r) => reasons.push(`a ${r}`));
