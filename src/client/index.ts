@@ -227,6 +227,8 @@ export function createClient(options: ClientOptions): Client {
     signIn: (credentials) => enter('/auth/login', credentials),
 
     async signOut() {
+      // A refresh in flight is spending the refresh token: present the one it brings instead.
+      await inflight?.catch(noop);
       const presented = cookie ? undefined : (refreshToken ?? (await storage?.get()) ?? undefined);
       try {
         const res = await call(`${base}/auth/logout`, request('POST', presented && { refreshToken: presented }, true, token));
@@ -250,14 +252,16 @@ export function createClient(options: ClientOptions): Client {
     async changePassword(change) {
       await inflight?.catch(noop);
       const access = await current();
-      // The change revokes the session this client (and every tab) holds: a refresh racing it
-      // would be refused and sign everyone out. So: no refresh until the new session is in.
-      const started = ++generation;
-      const tokens = await exclusive(async () => {
-        const result = await ok<TokenResponse>(await call(`${base}/auth/password`, request('POST', change, true, access)));
-        await adopt(result, started);
-        return result;
+      let tokens!: TokenResponse;
+      // The change revokes the session every tab holds: a refresh of it racing the change would
+      // be refused and sign everyone out. Other tabs wait on the lock; this client's refreshes
+      // wait for the change itself, as they wait for a refresh in flight.
+      const changed = exclusive(async () => {
+        tokens = await ok<TokenResponse>(await call(`${base}/auth/password`, request('POST', change, true, access)));
+        return adopt(tokens, ++generation);
       });
+      inflight = changed.catch(() => token).finally(() => (inflight = undefined));
+      await changed;
       return tokens.user;
     },
 

@@ -371,9 +371,13 @@ describe('body transport storage', () => {
     const release = api.hold('/auth/refresh');
     const call = c.fetch('/x');
     await settle();
-    await c.signOut();
+    const out = c.signOut();
+    await settle();
     release();
-    await call;
+    await Promise.all([call, out]);
+    // The sign-out waited for the refresh and presented the refresh token it brought.
+    expect(api.to('/auth/logout')[0]!.body).toEqual({ refreshToken: 'rt-2' });
+    expect(storage.log).toEqual(['set rt-1', 'set rt-2', 'delete']);
     expect(storage.value).toBeUndefined();
     expect(c.user).toBeUndefined();
     await c.fetch('/y');
@@ -483,6 +487,42 @@ describe('sign-out events', () => {
     await c.signOut();
     await settle();
     expect(removed).not.toHaveBeenCalled();
+  });
+
+  it('a call that needs a refresh during a password change waits for the new session instead', async () => {
+    const c = client({ storage: memoryStorage() });
+    await c.signIn(CREDENTIALS);
+    api.route('GET /x', (r) => (r.access === 'at-1' ? problem(401, 'token_expired') : api.serve(r)));
+    const release = api.hold('/auth/password');
+    const change = c.changePassword({ currentPassword: 'correct horse', newPassword: 'battery staple' });
+    await settle();
+    const call = c.fetch('/x');
+    await settle();
+    release();
+    await change;
+    expect((await call).status).toBe(200);
+    expect(api.to('/x').map((r) => r.access)).toEqual(['at-1', 'at-2']);
+    expect(api.to('/auth/refresh')).toHaveLength(0);
+  });
+
+  it('a failed password change keeps the session and its refresh token', async () => {
+    const storage = memoryStorage();
+    const c = client({ storage });
+    await c.signIn(CREDENTIALS);
+    api.route('GET /x', (r) => (r.access === 'at-1' ? problem(401, 'token_expired') : api.serve(r)));
+    const release = api.hold('/auth/password');
+    const change = c.changePassword({ currentPassword: 'wrong password', newPassword: 'battery staple' });
+    await settle();
+    const call = c.fetch('/x');
+    await settle();
+    release();
+    await expect(change).rejects.toMatchObject({ code: 'invalid_credentials' });
+    // The call waited for the change, which brought no new token: its 401 is returned as is.
+    expect((await call).status).toBe(401);
+    expect(api.to('/auth/refresh')).toHaveLength(0);
+    expect(storage.value).toBe('rt-1');
+    expect((await c.fetch('/x')).status).toBe(200);
+    expect(api.to('/auth/refresh').map((r) => r.body)).toEqual([{ refreshToken: 'rt-1' }]);
   });
 
   it('changePassword moves to the new session', async () => {
