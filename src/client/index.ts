@@ -35,6 +35,12 @@ export type {
 } from './types.js';
 
 const ABSOLUTE = /^[a-z][a-z\d+.-]*:/i;
+/**
+ * `scheme://authority` of an absolute URL, as written (lower-cased), without `URL`, whose
+ * getters React Native does not implement. Compared as written, a URL that differs from
+ * baseUrl in spelling only (`:443`) counts as foreign: the mistake costs a token, never leaks one.
+ */
+const originOf = (url: string) => /^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].toLowerCase();
 const noop = () => {};
 
 /**
@@ -46,10 +52,11 @@ export function createClient(options: ClientOptions): Client {
   const cookie = transport === 'cookie';
   if (!cookie && transport !== 'body') throw new TypeError("transport must be 'cookie' or 'body'");
   if (cookie && storage) throw new TypeError('storage is for body transport: in cookie transport the refresh token is an HttpOnly cookie');
-  const g = globalThis as unknown as { location?: { href: string }; document?: { visibilityState?: string } };
+  const g = globalThis as unknown as { location?: { origin: string }; document?: { visibilityState?: string } };
   const base = options.baseUrl.replace(/\/+$/, '');
-  // A relative baseUrl (`/api`) resolves against the page; in Node it throws here, not at the first call.
-  const api = new URL(base || '/', g.location?.href);
+  // A relative baseUrl (`/api`) is the page's own origin; without a page it is refused here, not at the first call.
+  const origin = ABSOLUTE.test(base) ? originOf(base) : g.location?.origin;
+  if (!origin) throw new TypeError('baseUrl must be an absolute http(s) URL outside a web page');
 
   let token: string | undefined;
   /** When `token` expires, on this machine's clock (ms). */
@@ -66,7 +73,7 @@ export function createClient(options: ClientOptions): Client {
   let storing: Promise<unknown> = Promise.resolve();
   const listeners = new Set<(reason: SignOutReason) => void>();
   if (options.onSignedOut) listeners.add(options.onSignedOut);
-  const tabs = cookie ? connectTabs(`versioned-auth ${api.href}`, options.lockTimeoutMs ?? 10_000, receive) : undefined;
+  const tabs = cookie ? connectTabs(`versioned-auth ${ABSOLUTE.test(base) ? base : origin + base}`, options.lockTimeoutMs ?? 10_000, receive) : undefined;
   const exclusive = <T>(work: () => Promise<T>) => (tabs ? tabs.exclusive(work) : work());
 
   const call = (input: string | URL | Request, init?: RequestInit) =>
@@ -188,7 +195,7 @@ export function createClient(options: ClientOptions): Client {
     const href = isRequest ? input.url : String(input);
     const absolute = ABSOLUTE.test(href);
     // The token goes to the API's origin and nowhere else.
-    if (absolute && new URL(href).origin !== api.origin) return call(input, init);
+    if (absolute && originOf(href) !== origin) return call(input, init);
     // Relative paths are appended to baseUrl, never resolved: `//evil.example` stays a path.
     const target = absolute ? input : base + (href.startsWith('/') ? '' : '/') + href;
     const body = init?.body ?? (isRequest ? input.body : undefined);

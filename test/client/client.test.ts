@@ -543,6 +543,9 @@ describe('foreign origins never see the token', () => {
     ['a look-alike host', 'https://api.example.evil.example/x'],
     ['another port', 'https://api.example:8443/x'],
     ['another scheme', 'http://api.example/x'],
+    ['user info before a foreign host', 'https://api.example@evil.example/x'],
+    ['a backslash before a foreign host', 'https://evil.example\\@api.example/x'],
+    ['the default port written out (compared as written: no token, by design)', 'https://api.example:443/x'],
     ['a URL object', new URL('https://evil.example/x')],
     ['a Request', new Request('https://evil.example/x')],
   ])('%s', async (_name, input) => {
@@ -577,6 +580,32 @@ describe('foreign origins never see the token', () => {
       ['/c', 'at-1', '1'],
       ['/d', 'at-1', '2'],
     ]);
+  });
+
+  it('compares the origin case-insensitively', async () => {
+    const c = client();
+    await c.signIn(CREDENTIALS);
+    await c.fetch('HTTPS://API.EXAMPLE/x');
+    expect(api.requests.at(-1)!.access).toBe('at-1');
+  });
+
+  it('takes a relative baseUrl in a page as the page’s origin', async () => {
+    vi.stubGlobal('location', { origin: BASE });
+    try {
+      const c = client({ baseUrl: '/api', fetch: (input, init) => api.fetch(new URL(String(input), BASE), init) });
+      api.route('POST /api/auth/login', (r) => api.serve({ ...r, path: '/auth/login' }));
+      await c.signIn(CREDENTIALS);
+      await c.fetch('/x');
+      await c.fetch(`${BASE}/y`);
+      await c.fetch('https://evil.example/z');
+      expect(api.requests.slice(1).map((r) => [r.url, r.access])).toEqual([
+        [`${BASE}/api/x`, 'at-1'],
+        [`${BASE}/y`, 'at-1'],
+        ['https://evil.example/z', undefined],
+      ]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('keeps a base path', async () => {

@@ -4,7 +4,7 @@ import { BASE, FakeBroadcastChannel, fakeApi, fakeLocks, type FakeApi } from './
 
 const CREDENTIALS = { email: 'ada@example.com', password: 'correct horse' };
 const TTL = 900;
-const LOCK = `versioned-auth ${BASE}/`;
+const LOCK = `versioned-auth ${BASE}`;
 
 let api: FakeApi;
 let locks: ReturnType<typeof fakeLocks>;
