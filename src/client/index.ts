@@ -236,8 +236,8 @@ export function createClient(options: ClientOptions): Client {
     async signOut() {
       // A refresh in flight is spending the refresh token: present the one it brings instead.
       await inflight?.catch(noop);
-      const presented = cookie ? undefined : (refreshToken ?? (await storage?.get()) ?? undefined);
       try {
+        const presented = cookie ? undefined : (refreshToken ?? (await storage?.get()) ?? undefined);
         const res = await call(`${base}/auth/logout`, request('POST', presented && { refreshToken: presented }, true, token));
         // 401: the session had already ended.
         if (!res.ok && res.status !== 401) throw await apiError(res);

@@ -400,6 +400,16 @@ describe('body transport storage', () => {
     expect(api.to('/me')[0]!.access).toBe('at-2');
   });
 
+  it('signs out locally even when the storage cannot be read', async () => {
+    const c = client({ storage: { get: () => Promise.reject(new Error('keychain locked')), set: () => {}, delete: () => {} } });
+    await c.signIn(CREDENTIALS);
+    const fresh = client({ storage: { get: () => Promise.reject(new Error('keychain locked')), set: () => {}, delete: () => {} } });
+    await expect(fresh.signOut()).rejects.toThrow('keychain locked');
+    await c.signOut();
+    expect(api.to('/auth/logout')[0]!.body).toEqual({ refreshToken: 'rt-1' });
+    expect(c.user).toBeUndefined();
+  });
+
   it('signs out locally and says so when the server cannot be reached', async () => {
     const storage = memoryStorage();
     const c = client({ storage });
