@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse, type RouteOptions } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
 import { loggerOptions } from '../src/http/logging.js';
 import tokensPlugin from '../src/plugins/tokens.js';
@@ -10,6 +10,7 @@ import { generateAccessPrivateKey } from '../src/config/access-keys.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
+import { checkDeclaredResponses } from './support/declared-responses.js';
 import { createTemporaryDatabase } from './support/temporary-database.js';
 
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
@@ -103,6 +104,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     clock: testClock(),
     dataDir: 'memory://',
     production: false,
+    docs: true,
     ...overrides,
   };
 }
@@ -122,12 +124,18 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** An open database the caller closes; otherwise the plugin opens `config.database`. */
   database?: Database;
+  /** Called for every route the app registers, the plugin's included (a root `onRoute` hook). */
+  onRoute?: (route: RouteOptions) => void;
+  /** For `another`: this config instead of the first app's (same database). */
+  config?: Config;
 }
 
 /** The service as src/server.ts composes it (server options, the plugin, problem+json 404s), ready. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ ...serverOptions(config), logger: loggerOptions(options.logger) });
   try {
+    checkDeclaredResponses(app);
+    if (options.onRoute) app.addHook('onRoute', options.onRoute);
     await app.register(versionedAuth, { config, database: options.database });
     app.setNotFoundHandler(notFoundProblem);
     await app.ready();
@@ -167,7 +175,7 @@ export async function buildTestApp(
   const database = await openDatabase(config.database);
   const apps: FastifyInstance[] = [];
   const another = async (more: BuildOptions = {}) => {
-    const app = await buildApp(config, { database, ...options, ...more });
+    const app = await buildApp(more.config ?? config, { database, ...options, ...more });
     apps.push(app);
     return app;
   };
