@@ -15,7 +15,7 @@ for (const file of files) {
   const report = JSON.parse(readFileSync(file, 'utf8')) as Partial<InstructionsReport>;
   if (report.meta && 'valgrind' in report.meta) {
     const md = file.replace(/\.json$/, '.md');
-    writeAtomic(md, instructionsMarkdown(report as InstructionsReport));
+    writeAtomic(md, instructionsMarkdown(report as InstructionsReport, md));
     console.log(md);
     continue;
   }

@@ -17,6 +17,7 @@ import closing from './plugins/closing.js';
 import cors from './plugins/cors.js';
 import database from './plugins/database.js';
 import jsonBody from './plugins/json-body.js';
+import openapi from './plugins/openapi.js';
 import problem from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
 import revocation from './plugins/revocation.js';
@@ -44,6 +45,11 @@ export interface VersionedAuthOptions {
   prefix?: string;
   /** The names of what the plugin gives the host, for a host that already uses them. */
   decorators?: { authenticate?: string; user?: string };
+  /**
+   * `false`: no `GET /openapi.json` and no `GET /docs` (a host that publishes its own
+   * document: a host's @fastify/swagger registered before this plugin lists our routes too).
+   */
+  openapi?: boolean;
 }
 
 /**
@@ -76,6 +82,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       const revoked = app.authRevocation.check;
       host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false, revoked));
       app.decorateRequest('bearerCredential', false);
+      const cookies = cookieSettings(config.cookieSecure, config.corsOrigins, `${prefix}/auth`);
       app.decorate('authHttp', {
         authenticate: createAuthenticate(app.authTokens, names.user, true, revoked),
         claimsOf: (request: FastifyRequest) => {
@@ -83,8 +90,11 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
           if (!claims) throw new Error('route is missing the authenticate hook');
           return claims;
         },
-        cookies: cookieSettings(config.cookieSecure, config.corsOrigins, `${prefix}/auth`),
+        cookies,
       });
+
+      // Before the routes: the document is collected as they register.
+      if (options.openapi !== false) await app.register(openapi, { cookies, docs: config.docs, prefix });
 
       await app.register(healthRoutes);
       await app.register(jwksRoutes);

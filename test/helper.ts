@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse, type RouteOptions } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
 import demoPage from '../src/http/demo.js';
 import { loggerOptions } from '../src/http/logging.js';
@@ -11,6 +11,7 @@ import { generateAccessPrivateKey } from '../src/config/access-keys.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
+import { checkDeclaredResponses } from './support/declared-responses.js';
 import { createTemporaryDatabase } from './support/temporary-database.js';
 
 /** Set to run every integration test against a real PostgreSQL server instead of PGlite. */
@@ -104,6 +105,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     clock: testClock(),
     dataDir: 'memory://',
     production: false,
+    docs: true,
     ...overrides,
   };
 }
@@ -123,6 +125,10 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** An open database the caller closes; otherwise the plugin opens `config.database`. */
   database?: Database;
+  /** Called for every route the app registers, the plugin's included (a root `onRoute` hook). */
+  onRoute?: (route: RouteOptions) => void;
+  /** For `another`: this config instead of the first app's (same database). */
+  config?: Config;
   /** Serves the demo SPA at /demo, as src/server.ts does outside production. */
   demo?: boolean;
 }
@@ -131,6 +137,8 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ ...serverOptions(config), logger: loggerOptions(options.logger) });
   try {
+    checkDeclaredResponses(app);
+    if (options.onRoute) app.addHook('onRoute', options.onRoute);
     await app.register(versionedAuth, { config, database: options.database });
     if (options.demo) await app.register(demoPage);
     app.setNotFoundHandler(notFoundProblem);
@@ -171,7 +179,7 @@ export async function buildTestApp(
   const database = await openDatabase(config.database);
   const apps: FastifyInstance[] = [];
   const another = async (more: BuildOptions = {}) => {
-    const app = await buildApp(config, { database, ...options, ...more });
+    const app = await buildApp(more.config ?? config, { database, ...options, ...more });
     apps.push(app);
     return app;
   };

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // By the package's name, as a team that installed it would: resolved through package.json "exports" to dist/.
 import versionedAuth, { openDatabase, productionWarnings, serverOptions, type Config } from 'versioned-auth';
+import { checkDeclaredResponses } from './support/declared-responses.js';
 import { bearer, createTestDatabase, decodeJwt, PASSWORD, problem, testClock, testConfig, uniqueEmail, type TestClock } from './helper.js';
 
 interface Host {
@@ -25,6 +26,7 @@ async function host(
   const config = testConfig({ clock, database: testDb.config, ...overrides });
   const database = await openDatabase(config.database);
   const app = build(config);
+  checkDeclaredResponses(app);
   around.before?.(app);
   await app.register(versionedAuth, { config, database, ...options });
   around.after?.(app);

@@ -4,11 +4,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium, servePage } from './browser/chromium.js';
+import * as clientModule from 'versioned-auth/client';
+import { chromiumAvailable, launchChromium } from './browser/chromium.js';
 import { ACCESS_SECRET, buildTestApp, createTestDatabase, PASSWORD, REFRESH_SECRET, register, uniqueEmail, type TestApp } from './helper.js';
 
 /** The README's client snippets, run as written; only the API address is swapped for the test server's. */
@@ -24,15 +25,16 @@ const withApi = (code: string, api: string) => {
   return swapped;
 };
 
-interface Client {
-  signIn(email: string, password: string): Promise<void>;
-  refresh(): Promise<boolean>;
-  apiFetch(path: string, init?: RequestInit): Promise<Response>;
-  signOut(): Promise<void>;
+/** A README client snippet, with its import of the client swapped for the module given as `client`. */
+const IMPORT = "import { createClient } from 'versioned-auth/client';";
+function clientSnippet(firstLine: string, api: string): string {
+  const code = withApi(snippet(firstLine), api);
+  if (!code.includes(IMPORT)) throw new Error(`snippet "${firstLine}" does not import the client as expected`);
+  return code;
 }
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<unknown>;
 
 let t: TestApp;
-let api: string;
 beforeAll(async () => {
   t = await buildTestApp();
 });
@@ -44,45 +46,71 @@ async function listen(app: TestApp) {
 }
 
 describe('README mobile snippet', () => {
-  it('signs in, refreshes on a 401 after the access token expires, and signs out', async () => {
-    api = await listen(t);
-    const code = withApi(snippet('// Mobile client'), api);
-    const client = new Function(`${code}\nreturn { signIn, refresh, apiFetch, signOut, secureStore };`)() as Client & {
-      secureStore: Map<string, string>;
-    };
+  it('signs in, calls /me, refreshes on a 401 after the access token expires, and signs out', async () => {
+    const api = await listen(t);
+    const code = clientSnippet('// Mobile client', api).replace(IMPORT, 'const { createClient } = client;');
     const { email } = await register(t.app);
+    const reasons: string[] = [];
+    const run = new AsyncFunction('client', 'email', 'password', 'showSignIn', `${code}\nreturn { auth, secureStore, me };`);
+    const { auth, secureStore, me } = (await run(clientModule, email, PASSWORD, (reason: string) => reasons.push(reason))) as {
+      auth: clientModule.Client;
+      secureStore: Map<string, string>;
+      me: Response;
+    };
+    try {
+      expect(me.status).toBe(200);
+      expect(await me.json()).toMatchObject({ email });
+      const firstRefresh = secureStore.get('refreshToken');
+      expect(firstRefresh).toBeTruthy();
 
-    await client.signIn(email, PASSWORD);
-    expect((await client.apiFetch('/me')).status).toBe(200);
-    const firstRefresh = client.secureStore.get('refreshToken');
+      t.clock.advance(t.config.jwt.accessTtl + 31);
+      const again = await auth.fetch('/me');
+      expect(again.status).toBe(200);
+      expect(secureStore.get('refreshToken')).not.toBe(firstRefresh);
 
-    t.clock.advance(t.config.jwt.accessTtl + 31);
-    const me = await client.apiFetch('/me');
-    expect(me.status).toBe(200);
-    expect((await me.json()).email).toBe(email);
-    expect(client.secureStore.get('refreshToken')).not.toBe(firstRefresh);
-
-    await client.signOut();
-    expect(client.secureStore.has('refreshToken')).toBe(false);
-    await expect(client.signIn(email, 'wrong password!')).rejects.toThrow('invalid_credentials');
+      await auth.signOut();
+      expect(secureStore.has('refreshToken')).toBe(false);
+      await Promise.resolve();
+      expect(reasons).toEqual(['signed_out']);
+      await expect(auth.signIn({ email, password: 'wrong password!' })).rejects.toMatchObject({ code: 'invalid_credentials', status: 401 });
+    } finally {
+      auth.close();
+    }
   });
 });
+
+/** A page on an origin of its own that maps `versioned-auth/client` to the built client (dist/client). */
+function servePageWithClient(): Promise<{ server: Server; origin: string }> {
+  const dist = fileURLToPath(new URL('../dist/client/', import.meta.url));
+  const page =
+    '<!doctype html><title>spa</title><script type="importmap">{"imports":{"versioned-auth/client":"/client/index.js"}}</script>';
+  const server = createServer((req, res) => {
+    const file = /^\/client\/([\w-]+\.js)$/.exec(req.url ?? '')?.[1];
+    if (file) res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(join(dist, file)));
+    else res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://localhost:${(server.address() as AddressInfo).port}` })),
+  );
+}
 
 describe.skipIf(!chromiumAvailable)('README SPA snippet in headless Chromium', () => {
   let spaApp: TestApp;
   let page: Server;
   let browser: Browser;
   let tab: Page;
-  let code: string;
+  let api: string;
+  let origin: string;
+  const errors: Error[] = [];
   beforeAll(async () => {
-    const served = await servePage();
+    const served = await servePageWithClient();
     page = served.server;
-    spaApp = await buildTestApp({ corsOrigins: [served.origin] });
-    const spaApi = await listen(spaApp);
+    origin = served.origin;
+    spaApp = await buildTestApp({ corsOrigins: [origin] });
+    api = await listen(spaApp);
     browser = await launchChromium();
     tab = await browser.newPage();
-    await tab.goto(`${served.origin}/`);
-    code = withApi(snippet('// Single-page app'), spaApi);
+    tab.on('pageerror', (error) => errors.push(error));
   });
   afterAll(async () => {
     await browser?.close();
@@ -90,26 +118,38 @@ describe.skipIf(!chromiumAvailable)('README SPA snippet in headless Chromium', (
     page?.close();
   });
 
-  it('signs in, refreshes through the cookie after expiry and after a reload, and signs out', async () => {
-    await tab.addScriptTag({ content: code });
+  /** Runs `code` as a module of the page and waits until it has finished (or thrown). */
+  async function runModule(code: string) {
+    await tab.addScriptTag({ type: 'module', content: `${code}\nwindow.moduleDone = true;` });
+    await tab.waitForFunction(() => window.moduleDone === true || window.moduleFailed !== undefined);
+    expect(errors).toEqual([]);
+  }
+
+  it('signs in and calls /me as written; refreshes through the cookie after expiry and after a reload; signs out', async () => {
     const email = uniqueEmail('readme-spa');
     await register(spaApp.app, email);
-
-    await tab.evaluate(([e, p]) => signIn(e!, p!), [email, PASSWORD]);
-    expect(await tab.evaluate(() => apiFetch('/me').then((r) => r.status))).toBe(200);
+    await tab.goto(`${origin}/`);
+    await tab.evaluate(
+      ([e, p]) => {
+        Object.assign(window, { email: e, password: p, reasons: [], showSignIn: (reason: string) => window.reasons.push(reason) });
+        window.addEventListener('error', (event) => (window.moduleFailed = String(event.message)));
+      },
+      [email, PASSWORD],
+    );
+    await runModule(`${clientSnippet('// Single-page app', api)}\nwindow.auth = auth; window.meStatus = me.status;`);
+    expect(await tab.evaluate(() => window.meStatus)).toBe(200);
     expect(await tab.evaluate(() => document.cookie)).toBe('');
 
     spaApp.clock.advance(spaApp.config.jwt.accessTtl + 31);
-    expect(await tab.evaluate(() => apiFetch('/me').then((r) => r.json()))).toMatchObject({ email });
+    expect(await tab.evaluate(() => window.auth.fetch('/me').then((r) => r.json()))).toMatchObject({ email });
 
-    // A reload loses the access token; the cookie brings the session back.
+    // A reload loses the access token; the cookie brings the session back at the first call.
     await tab.reload();
-    await tab.addScriptTag({ content: code });
-    expect(await tab.evaluate(() => refresh())).toBe(true);
-    expect(await tab.evaluate(() => apiFetch('/me').then((r) => r.status))).toBe(200);
+    await runModule(`${IMPORT}\nwindow.auth = createClient({ baseUrl: '${api}', transport: 'cookie' });`);
+    expect(await tab.evaluate(() => window.auth.fetch('/me').then((r) => r.status))).toBe(200);
 
-    await tab.evaluate(() => signOut());
-    expect(await tab.evaluate(() => refresh())).toBe(false);
+    await tab.evaluate(() => window.auth.signOut());
+    expect(await tab.evaluate(() => window.auth.fetch('/me').then((r) => r.status))).toBe(401);
   });
 });
 
@@ -184,8 +224,15 @@ describe('README "Build your API on it"', () => {
   }, 90_000);
 });
 
-// The snippet's functions, as the page sees them once its script has run.
-declare function signIn(email: string, password: string): Promise<void>;
-declare function refresh(): Promise<boolean>;
-declare function apiFetch(path: string, init?: RequestInit): Promise<Response>;
-declare function signOut(): Promise<void>;
+declare global {
+  interface Window {
+    auth: clientModule.Client;
+    email: string;
+    password: string;
+    reasons: string[];
+    showSignIn(reason: string): void;
+    meStatus: number;
+    moduleDone?: boolean;
+    moduleFailed?: string;
+  }
+}

@@ -254,7 +254,7 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
     const json = join(options.out, `instructions-${database}.json`);
     const md = join(options.out, `instructions-${database}.md`);
     writeAtomic(json, JSON.stringify(report, null, 2) + '\n');
-    writeAtomic(md, instructionsMarkdown(report));
+    writeAtomic(md, instructionsMarkdown(report, md));
     log(`\nsaved ${json}, ${md}`);
   }
   log(`\n${report.ok ? 'OK' : 'FAILED'}: ${report.ok ? 'every response 2xx' : 'non-2xx, errors or a crash above'} (${report.meta.seconds} s)`);

@@ -73,6 +73,8 @@ export interface Config {
   dataDir: string;
   /** NODE_ENV=production: both key rings must come from the environment. */
   production: boolean;
+  /** DOCS: Swagger UI at `GET /docs` (`on` by default outside production, `off` in it); `/openapi.json` is always served. */
+  docs: boolean;
 }
 
 /** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. */
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     clock: systemClock,
     dataDir,
     production,
+    docs: oneOf(envOrDefault('DOCS', production ? 'off' : 'on'), 'DOCS', ['on', 'off']) === 'on',
     jwt: {
       issuer: envOrDefault('JWT_ISSUER', 'versioned-auth'),
       audience: envOrDefault('JWT_AUDIENCE', 'versioned-auth'),

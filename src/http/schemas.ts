@@ -26,7 +26,11 @@ export const PasswordChange = Type.Object(
 export const PasswordConfirmation = Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false });
 
 export const TransportHeaders = Type.Object({
-  'x-token-transport': Type.Optional(Type.Union([Type.Literal('cookie'), Type.Literal('bearer')])),
+  'x-token-transport': Type.Optional(
+    Type.Union([Type.Literal('cookie'), Type.Literal('bearer')], {
+      description: '`cookie` (SPA): the refresh token travels in an HttpOnly cookie, not in the body; the default is `bearer` (mobile)',
+    }),
+  ),
 });
 
 // No length bound here: an id that is not one of the caller's sessions, whatever its shape, is a 404.
@@ -44,9 +48,9 @@ export const SessionList = Type.Object({
       ip: Type.Union([Type.String(), Type.Null()]),
     }),
   ),
-});
+}, { description: "the caller's live sessions, one per device" });
 
-export const LogoutOthersResponse = Type.Object({ revokedSessions: Type.Integer() });
+export const LogoutOthersResponse = Type.Object({ revokedSessions: Type.Integer() }, { description: 'how many sessions were revoked' });
 
 export const User = Type.Object({ id: Type.String(), email: Type.String() });
 
@@ -57,16 +61,16 @@ export const TokenResponse = Type.Object({
   refreshToken: Type.Optional(Type.String()),
   refreshExpiresIn: Type.Integer(),
   user: User,
-});
+}, { description: 'a token response (`Cache-Control: no-store`); no `refreshToken` in cookie transport, where it is set as the cookie' });
 
-export const Me = Type.Object({ id: Type.String(), email: Type.String(), sessionId: Type.String() });
+export const Me = Type.Object({ id: Type.String(), email: Type.String(), sessionId: Type.String() }, { description: 'the user and session of the access token' });
 
 export const LogoutAllResponse = Type.Object({
   refreshTokenVersion: Type.Integer(),
   revokedAt: Type.String({ format: 'date-time' }),
-});
+}, { description: "every refresh token of the user is revoked; the user's new version" });
 
-export const Status = Type.Object({ status: Type.String() });
+export const Status = Type.Object({ status: Type.String() }, { description: 'the process serves' });
 
 /**
  * `GET /.well-known/jwks.json`: public members only. The serializer writes the listed
@@ -84,18 +88,10 @@ export const Jwks = Type.Object({
       use: Type.Literal('sig'),
     }),
   ),
-});
+}, { description: 'public keys (JWK); cacheable for 5 minutes' });
 
 /** `/ready`: `{"status":"ok"}`, or `degraded` with what is down (the revocation feed). */
-export const ReadyStatus = Type.Object({ status: Type.String(), revocationFeed: Type.Optional(Type.Literal('down')) });
-
-const Problem = Type.Object({
-  type: Type.String(),
-  status: Type.Integer(),
-  title: Type.String(),
-  code: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
-
-/** Every route's error answers, so they serialise through the same schema as successes. */
-export const problemResponses = { '4xx': Problem, '5xx': Problem } as const;
+export const ReadyStatus = Type.Object(
+  { status: Type.String(), revocationFeed: Type.Optional(Type.Literal('down')) },
+  { description: '`ok`, or `degraded` while the revocation feed is down' },
+);

@@ -38,7 +38,7 @@ export default fp<{ origins: readonly string[] }>(
       // No CORS at all, so no hook on every request: only routes, on our own paths, so a
       // host mounting us at its root keeps `OPTIONS *` for its own @fastify/cors.
       for (const path of OWN_PATHS) {
-        app.options(path, async (request, reply) => {
+        app.options(path, { schema: { hide: true } }, async (request, reply) => {
           if (isPreflight(request)) throw originNotAllowed();
           return reply.callNotFound();
         });

@@ -9,7 +9,8 @@ import { AuthError, type FieldError } from '../errors.js';
 import { HttpError, type ErrorCode } from '../http/errors.js';
 import { SECURITY_HEADER_LINES, SECURITY_HEADERS } from './security-headers.js';
 
-const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
+/** Each code's one status and its usual title: the contract's error table. */
+export const PROBLEMS: Readonly<Record<ErrorCode, { status: number; title: string }>> = {
   validation_failed: { status: 400, title: 'Request validation failed' },
   invalid_json: { status: 400, title: 'The body is not valid JSON' },
   token_missing: { status: 401, title: 'Authentication required' },

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { PasswordConfirmation, problemResponses, TransportHeaders } from '../schemas.js';
+import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
+import { BEARER_REFUSALS, BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
+import { PasswordConfirmation, TransportHeaders } from '../schemas.js';
 import { clearRefreshCookie, cookieTransportGuard, transportOf } from '../transport.js';
 import { device } from './auth.js';
 
@@ -15,7 +17,18 @@ export const accountRoutes: FastifyPluginAsync = async (fastify) => {
     '/me',
     {
       onRequest: [authenticate, cookieTransportGuard(cookies)],
-      schema: { headers: TransportHeaders, body: PasswordConfirmation, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        summary: 'Delete the account and every session, after the password is confirmed',
+        tags: ['account'],
+        operationId: 'deleteAccount',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        headers: TransportHeaders,
+        body: PasswordConfirmation,
+        response: {
+          204: Type.Null({ description: 'deleted' }),
+          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...COOKIE_REFUSALS, ...BEARER_REFUSALS, 'invalid_credentials'], { bearer: true }),
+        },
+      },
     },
     async (request, reply) => {
       await auth.deleteAccount(claimsOf(request), request.body.password, device(request));

@@ -5,12 +5,13 @@ import type { DeviceInfo } from '../../auth/index.js';
 import { AuthError } from '../../errors.js';
 import { HttpError } from '../errors.js';
 import { verifyBearer } from '../../plugins/authenticate.js';
+import { BEARER_ONLY, LOGOUT_CREDENTIAL, REFRESH_CREDENTIAL, ROUTE_DOCUMENT } from '../openapi.js';
+import { BEARER_REFUSALS, BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
 import {
   Credentials,
   LogoutAllResponse,
   LogoutOthersResponse,
   PasswordChange,
-  problemResponses,
   RefreshTokenBody,
   TokenResponse,
   TransportHeaders,
@@ -30,23 +31,58 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
   const auth = app.authService;
   const { authenticate, claimsOf, cookies } = app.authHttp;
   const guard = cookieTransportGuard(cookies);
-  const tokens = { 200: TokenResponse, ...problemResponses };
+  // Every route here takes a body (JSON or none), is rate-limited, and those with the guard take cookie transport.
+  const base = [...BODY_REFUSALS, ...RATE_LIMITED];
+  const withCookie = [...base, ...COOKIE_REFUSALS];
+  const refreshRefusals = ['token_missing', 'token_invalid', 'token_expired', 'token_revoked'] as const;
 
   app.post(
     '/auth/register',
-    { onRequest: guard, schema: { headers: TransportHeaders, body: Credentials, response: { 201: TokenResponse, ...problemResponses } } },
+    {
+      onRequest: guard,
+      schema: {
+        summary: 'Create an account and sign in',
+        tags: ['sign-in'],
+        operationId: 'register',
+        headers: TransportHeaders,
+        body: Credentials,
+        response: { 201: TokenResponse, ...problems([...withCookie, 'email_taken']) },
+      },
+    },
     async (request, reply) => sendTokens(request, reply.code(201), cookies, await auth.register(request.body, device(request))),
   );
 
   app.post(
     '/auth/login',
-    { onRequest: guard, schema: { headers: TransportHeaders, body: Credentials, response: tokens } },
+    {
+      onRequest: guard,
+      schema: {
+        summary: 'Sign in with email and password',
+        tags: ['sign-in'],
+        operationId: 'login',
+        headers: TransportHeaders,
+        body: Credentials,
+        response: { 200: TokenResponse, ...problems([...withCookie, 'invalid_credentials']) },
+      },
+    },
     async (request, reply) => sendTokens(request, reply, cookies, await auth.login(request.body, device(request))),
   );
 
   app.post(
     '/auth/refresh',
-    { onRequest: guard, preValidation: optionalBody, schema: { headers: TransportHeaders, body: RefreshTokenBody, response: tokens } },
+    {
+      onRequest: guard,
+      preValidation: optionalBody,
+      schema: {
+        summary: 'Rotate a refresh token: new tokens for the same session',
+        tags: ['sign-in'],
+        operationId: 'refresh',
+        [ROUTE_DOCUMENT]: { security: REFRESH_CREDENTIAL, optionalBody: true },
+        headers: TransportHeaders,
+        body: RefreshTokenBody,
+        response: { 200: TokenResponse, ...problems([...withCookie, ...refreshRefusals, 'refresh_token_reused']) },
+      },
+    },
     async (request, reply) => {
       const fromBody = request.body.refreshToken;
       const token = fromBody ?? refreshTokenFromCookie(request, cookies);
@@ -61,7 +97,15 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
     {
       onRequest: guard,
       preValidation: optionalBody,
-      schema: { headers: TransportHeaders, body: RefreshTokenBody, response: { 204: Type.Null(), ...problemResponses } },
+      schema: {
+        summary: 'Sign this session out (refresh token in the body or cookie, or a Bearer access token)',
+        tags: ['sign-in'],
+        operationId: 'logout',
+        [ROUTE_DOCUMENT]: { security: LOGOUT_CREDENTIAL, optionalBody: true },
+        headers: TransportHeaders,
+        body: RefreshTokenBody,
+        response: { 204: Type.Null({ description: 'signed out; in cookie transport the cookie is cleared' }), ...problems([...withCookie, ...refreshRefusals], { bearer: true }) },
+      },
     },
     async (request, reply) => {
       const cookieTransport = transportOf(request) === 'cookie';
@@ -81,7 +125,16 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/auth/logout-all',
-    { onRequest: authenticate, schema: { response: { 200: LogoutAllResponse, ...problemResponses } } },
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: "Sign out everywhere: every refresh token of the user dies",
+        tags: ['sessions'],
+        operationId: 'logoutAll',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        response: { 200: LogoutAllResponse, ...problems([...base, ...BEARER_REFUSALS], { bearer: true }) },
+      },
+    },
     async (request) => {
       const { refreshTokenVersion, revokedAt } = await auth.logoutAll(claimsOf(request));
       return { refreshTokenVersion, revokedAt: revokedAt.toISOString() };
@@ -90,13 +143,33 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/auth/logout-others',
-    { onRequest: authenticate, schema: { response: { 200: LogoutOthersResponse, ...problemResponses } } },
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: "Sign out every session but the caller's",
+        tags: ['sessions'],
+        operationId: 'logoutOthers',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        response: { 200: LogoutOthersResponse, ...problems([...base, ...BEARER_REFUSALS], { bearer: true }) },
+      },
+    },
     async (request) => ({ revokedSessions: await auth.logoutOthers(claimsOf(request)) }),
   );
 
   app.post(
     '/auth/password',
-    { onRequest: [authenticate, guard], schema: { headers: TransportHeaders, body: PasswordChange, response: tokens } },
+    {
+      onRequest: [authenticate, guard],
+      schema: {
+        summary: 'Change the password: a new session, every other one revoked',
+        tags: ['account'],
+        operationId: 'changePassword',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        headers: TransportHeaders,
+        body: PasswordChange,
+        response: { 200: TokenResponse, ...problems([...withCookie, ...BEARER_REFUSALS, 'invalid_credentials'], { bearer: true }) },
+      },
+    },
     async (request, reply) =>
       sendTokens(request, reply, cookies, await auth.changePassword(claimsOf(request), request.body, device(request))),
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError } from '../errors.js';
-import { problemResponses, ReadyStatus, Status } from '../schemas.js';
+import { problems } from '../problem-responses.js';
+import { ReadyStatus, Status } from '../schemas.js';
 
 /**
  * Liveness (`/health`, the process serves) and readiness (`/ready`, the database answers).
@@ -10,9 +11,19 @@ import { problemResponses, ReadyStatus, Status } from '../schemas.js';
 export const healthRoutes: FastifyPluginAsync = async (app) => {
   const { ping } = app.authDatabase;
   const { feed } = app.authRevocation;
-  app.get('/health', { schema: { response: { 200: Status } } }, () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { schema: { summary: 'Liveness: the process serves', tags: ['operations'], operationId: 'health', response: { 200: Status, ...problems([]) } } },
+    () => ({ status: 'ok' }),
+  );
 
-  app.get('/ready', { schema: { response: { 200: ReadyStatus, ...problemResponses } } }, async () => {
+  const ready = {
+    summary: 'Readiness: the database answers (`degraded` while the revocation feed is down)',
+    tags: ['operations'],
+    operationId: 'ready',
+    response: { 200: ReadyStatus, ...problems([]) },
+  };
+  app.get('/ready', { schema: ready }, async () => {
     try {
       await ping();
     } catch {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { problemResponses, SessionList, SessionParams } from '../schemas.js';
+import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
+import { BEARER_REFUSALS, BODY_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
+import { SessionList, SessionParams } from '../schemas.js';
 
 /** Device management: list the caller's sessions and sign one out. */
 export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
@@ -11,7 +13,16 @@ export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get(
     '/auth/sessions',
-    { onRequest: authenticate, schema: { response: { 200: SessionList, ...problemResponses } } },
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: "The caller's sessions (devices)",
+        tags: ['sessions'],
+        operationId: 'listSessions',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        response: { 200: SessionList, ...problems([...RATE_LIMITED, ...BEARER_REFUSALS], { bearer: true }) },
+      },
+    },
     async (request) => {
       const sessions = await auth.listSessions(claimsOf(request));
       return {
@@ -27,7 +38,20 @@ export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.delete(
     '/auth/sessions/:id',
-    { onRequest: authenticate, schema: { params: SessionParams, response: { 204: Type.Null(), ...problemResponses } } },
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: "Sign one of the caller's sessions out",
+        tags: ['sessions'],
+        operationId: 'revokeSession',
+        [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
+        params: SessionParams,
+        response: {
+          204: Type.Null({ description: 'revoked' }),
+          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...BEARER_REFUSALS, 'not_found'], { bearer: true }),
+        },
+      },
+    },
     async (request, reply) => {
       await auth.revokeSession(claimsOf(request), request.params.id);
       return reply.code(204).send(null);
