@@ -181,19 +181,31 @@ export function fakeApi(ttl = 900) {
 
 export type FakeApi = ReturnType<typeof fakeApi>;
 
-/** Web Locks, exclusive mode only, FIFO per name; `signal` aborts a request not yet granted. */
+/** Web Locks, exclusive mode only, FIFO per name; `signal` aborts a request not yet granted; `ifAvailable` as the API's. */
 export function fakeLocks() {
   const tails = new Map<string, Promise<void>>();
+  const held = new Map<string, number>();
   let granted = 0;
   const locks = {
     get granted() {
       return granted;
     },
-    async request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
+    async request<T>(
+      name: string,
+      options: { signal?: AbortSignal; ifAvailable?: boolean },
+      callback: (lock: { name: string } | null) => Promise<T>,
+    ): Promise<T> {
+      // Held or queued for: `ifAvailable` gets no lock, at once.
+      if (options.ifAvailable && (held.get(name) ?? 0) > 0) return callback(null);
+      held.set(name, (held.get(name) ?? 0) + 1);
       const previous = tails.get(name) ?? Promise.resolve();
       let release!: () => void;
       const mine = new Promise<void>((resolve) => (release = resolve));
       tails.set(name, mine);
+      const leave = () => {
+        held.set(name, held.get(name)! - 1);
+        release();
+      };
       try {
         await new Promise<void>((resolve, reject) => {
           previous.then(resolve);
@@ -201,14 +213,15 @@ export function fakeLocks() {
         });
       } catch (error) {
         // Whoever queued behind this request waits for the one before it instead.
+        held.set(name, held.get(name)! - 1);
         previous.then(release);
         throw error;
       }
       granted += 1;
       try {
-        return await callback();
+        return await callback({ name });
       } finally {
-        release();
+        leave();
       }
     },
     /** Takes the lock and never gives it back: a frozen tab. */
@@ -219,20 +232,33 @@ export function fakeLocks() {
   return locks;
 }
 
-/** A BroadcastChannel for one process: delivers to the other open channels of the same name, in a microtask. */
+/**
+ * A BroadcastChannel for one process: delivers to the other open channels of the same name, in
+ * a microtask, in order. While `held` is set, messages wait in it until `deliver()`: a message
+ * slower than a lock's grant, as it can be between real tabs.
+ */
 export class FakeBroadcastChannel {
   static open = new Set<FakeBroadcastChannel>();
+  static held: (() => void)[] | undefined;
   onmessage: ((event: { data: unknown }) => void) | null = null;
 
   constructor(readonly name: string) {
     FakeBroadcastChannel.open.add(this);
   }
 
+  static deliver() {
+    const held = FakeBroadcastChannel.held ?? [];
+    FakeBroadcastChannel.held = undefined;
+    for (const send of held) send();
+  }
+
   postMessage(data: unknown) {
     for (const other of FakeBroadcastChannel.open) {
       if (other === this || other.name !== this.name) continue;
       const copy = structuredClone(data);
-      queueMicrotask(() => other.onmessage?.({ data: copy }));
+      const send = () => queueMicrotask(() => other.onmessage?.({ data: copy }));
+      if (FakeBroadcastChannel.held) FakeBroadcastChannel.held.push(send);
+      else send();
     }
   }
 

@@ -26,6 +26,7 @@ beforeEach(() => {
   vi.stubGlobal('BroadcastChannel', FakeBroadcastChannel);
 });
 afterEach(() => {
+  FakeBroadcastChannel.held = undefined;
   for (const c of tabs.splice(0)) c.close();
   vi.unstubAllGlobals();
   vi.useRealTimers();
@@ -121,6 +122,51 @@ describe('across tabs', () => {
     await Promise.all([first, second]);
     expect(api.to('/auth/refresh')).toHaveLength(1);
     expect(locks.granted).toBe(2);
+  });
+
+  it("granted the lock before the holder's new token arrives, a tab waits for the holder's 'done' and refreshes nothing", async () => {
+    const a = tab();
+    const b = tab();
+    await a.signIn(CREDENTIALS);
+    await settle();
+    expire();
+    const release = api.hold('/auth/refresh');
+    const first = a.me();
+    await settle();
+    const second = b.me(); // waits for a's lock
+    await settle();
+    // a's messages (its token, then 'done') travel slower than the lock's grant to b.
+    FakeBroadcastChannel.held = [];
+    release();
+    await first;
+    await settle();
+    expect(locks.granted).toBe(2);
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    FakeBroadcastChannel.deliver();
+    await second;
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    expect(api.to('/me').at(-1)!.access).toBe('at-2');
+  });
+
+  it("a holder whose 'done' never comes (a tab closed mid-refresh): the next tab refreshes after a second", async () => {
+    const a = tab();
+    const b = tab();
+    await a.signIn(CREDENTIALS);
+    await settle();
+    expire();
+    const release = api.hold('/auth/refresh');
+    const first = a.me();
+    await settle();
+    const second = b.me();
+    await settle();
+    FakeBroadcastChannel.held = []; // never delivered
+    release();
+    await first;
+    await vi.advanceTimersByTimeAsync(999);
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await second;
+    expect(api.to('/auth/refresh')).toHaveLength(2);
   });
 
   it('a lock held by a frozen tab: the others refresh anyway after the timeout', async () => {
