@@ -5,9 +5,12 @@ export type TabMessage =
   | { t: 'tokens'; accessToken: string; expiresAt: number; user: User }
   | { t: 'out'; reason: SignOutReason };
 
+/** That a tab took the lock, or left it (after posting what it got). */
+type LockMessage = { t: 'held' | 'done'; id: string };
+
 /** The part of the Web Locks API used here (not in Node 20's types, nor in every runtime). */
 interface Locks {
-  request<T>(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
 
 export interface Tabs {
@@ -17,8 +20,7 @@ export interface Tabs {
   close(): void;
 }
 
-const BUSY = Symbol();
-/** How long a tab granted the lock waits for its last holder's 'done' (a holder that crashed sends none). */
+/** How long a tab that took the lock waits for the last holder's `done` (a tab closed mid-refresh sends none). */
 const DONE_WAIT_MS = 1000;
 
 /** Coordination with the other tabs of the origin: a Web Lock and a BroadcastChannel, each where the runtime has it. */
@@ -26,57 +28,63 @@ export function connectTabs(name: string, timeoutMs: number, receive: (message: 
   const g = globalThis as unknown as { navigator?: { locks?: Locks }; BroadcastChannel?: typeof BroadcastChannel };
   const locks = g.navigator?.locks;
   const channel = g.BroadcastChannel && new g.BroadcastChannel(name);
-  /** 'done' messages heard: each is another tab leaving the lock, after posting what it got. */
-  let done = 0;
+  const id = Math.random().toString(36).slice(2);
+  /** Other tabs that said they took the lock and have not yet said they left it. */
+  const holders = new Set<string>();
   const waiting = new Set<() => void>();
   if (channel) {
-    channel.onmessage = ({ data }) => {
-      if (data !== 'done') return receive(data as TabMessage);
-      done++;
-      for (const wake of waiting) wake();
+    channel.onmessage = ({ data }: { data: TabMessage | LockMessage }) => {
+      if (data.t === 'held') holders.add(data.id);
+      else if (data.t === 'done') {
+        holders.delete(data.id);
+        for (const wake of waiting) wake();
+      } else receive(data as TabMessage);
     };
     (channel as { unref?(): void }).unref?.();
   }
-  const post = (message: TabMessage | 'done') => channel?.postMessage(message);
-  /** Resolves once a 'done' beyond the `heard`-th has arrived, or after DONE_WAIT_MS; at once without a channel. */
-  const doneSince = (heard: number) =>
+  const post = (message: TabMessage | LockMessage) => channel?.postMessage(message);
+
+  /**
+   * Resolves when no other tab is known to hold the lock. The lock's grant and the last
+   * holder's messages (its new token, then `done`) travel apart, and the grant can come
+   * first: refreshing then would spend the token the holder just got. Messages from one tab
+   * arrive in order, so after its `done` its token is here too. A holder that never says
+   * `done` (closed, crashed) is forgotten after DONE_WAIT_MS.
+   */
+  const lastHolderDone = () =>
     new Promise<void>((resolve) => {
-      if (!channel || done !== heard) return resolve();
-      const finish = () => {
+      const check = () => {
+        if (holders.size > 0) return;
         clearTimeout(timer);
-        waiting.delete(finish);
+        waiting.delete(check);
         resolve();
       };
-      const timer = setTimeout(finish, DONE_WAIT_MS);
-      waiting.add(finish);
+      const timer = setTimeout(() => (holders.clear(), check()), DONE_WAIT_MS);
+      waiting.add(check);
+      check();
     });
-  /** `work`, then 'done' for the tabs waiting on the lock. */
+
+  /** `work` as the lock's holder: announced, after the last holder's news, then `done`. */
   const run = async <T>(work: () => Promise<T>) => {
+    post({ t: 'held', id });
     try {
+      await lastHolderDone();
       return await work();
     } finally {
-      post('done');
+      post({ t: 'done', id });
     }
   };
 
   return {
     async exclusive(work) {
       if (!locks) return work();
-      const heard = done;
-      const free = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? run(work) : BUSY));
-      if (free !== BUSY) return free;
-      // Another tab holds the lock, most likely refreshing. It posts its new token, then 'done',
-      // and only then lets go; but the grant may reach this tab before those messages do (they
-      // travel apart), and refreshing then would spend the token the holder just got. So, once
-      // granted, wait for the holder's 'done': after it, its token (if any) has arrived too.
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), timeoutMs);
       let granted = false;
       try {
-        return await locks.request(name, { signal: abort.signal }, async () => {
+        return await locks.request(name, { signal: abort.signal }, () => {
           granted = true;
           clearTimeout(timer);
-          await doneSince(heard);
           return run(work);
         });
       } catch (error) {

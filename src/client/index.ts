@@ -42,6 +42,12 @@ const ABSOLUTE = /^[a-z][a-z\d+.-]*:/i;
  */
 const originOf = (url: string) => /^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].toLowerCase();
 const noop = () => {};
+/** What a URL parser skips or reads as a slash at the start of a path (controls, spaces, `/`, `\`). */
+const LEADING = /^[\x00-\x20/\\]+/;
+/** The 401s a new access token can cure: any other (a wrong password, a proxy's) is returned as it is. */
+const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'token_revoked']);
+/** A refresh that has not answered by then fails (where the runtime has AbortSignal.timeout), so no call waits for ever. */
+const REFRESH_TIMEOUT_MS = 30_000;
 
 /**
  * versioned-auth/client: signs in, keeps the access token fresh (one refresh at a time, in
@@ -119,9 +125,16 @@ export function createClient(options: ClientOptions): Client {
       if (!tokens.refreshToken) throw new TypeError('the token response has no refreshToken: is the server in cookie transport?');
       // The new refresh token is stored before the new access token is used: the old one is
       // spent, and a crash in between must not leave only it behind.
+      // If the write fails, the storage holds a spent token whatever this client does next:
+      // the new tokens are used all the same (not refreshing again and again), and the error
+      // is thrown to the call that asked, once; the next rotation writes again.
       refreshToken = tokens.refreshToken;
-      if (storage) await persist(() => storage.set(tokens.refreshToken!));
+      const failed = storage && (await persist(() => storage.set(tokens.refreshToken!)).then(noop, (error: unknown) => ({ error })));
       if (started !== generation) return token;
+      if (failed) {
+        use(tokens.accessToken, Date.now() + tokens.expiresIn * 1000, tokens.user);
+        throw failed.error;
+      }
     }
     use(tokens.accessToken, Date.now() + tokens.expiresIn * 1000, tokens.user);
     tabs?.post({ t: 'tokens', accessToken: tokens.accessToken, expiresAt, user: tokens.user });
@@ -160,7 +173,15 @@ export function createClient(options: ClientOptions): Client {
    */
   function refresh(stale: string | undefined): Promise<string | undefined> {
     if (token !== stale) return Promise.resolve(token);
-    return (inflight ??= exclusive(() => exchange(stale, generation)).finally(() => (inflight = undefined)));
+    return (inflight ??= settle(exclusive(() => exchange(stale, generation))));
+  }
+
+  /** `work` as the one thing this client's refreshes wait for, until it settles. */
+  function settle<T>(work: Promise<T>): Promise<T> {
+    const mine: Promise<T> = work.finally(() => {
+      if (inflight === mine) inflight = undefined;
+    });
+    return mine;
   }
 
   async function exchange(stale: string | undefined, started: number): Promise<string | undefined> {
@@ -174,7 +195,8 @@ export function createClient(options: ClientOptions): Client {
         return undefined;
       }
     }
-    const res = await call(`${base}/auth/refresh`, request('POST', cookie ? undefined : { refreshToken }, true));
+    const signal = (AbortSignal as { timeout?(ms: number): AbortSignal }).timeout?.(REFRESH_TIMEOUT_MS);
+    const res = await call(`${base}/auth/refresh`, { ...request('POST', cookie ? undefined : { refreshToken }, true), signal });
     if (res.ok) return adopt((await res.json()) as TokenResponse, started);
     const error = await apiError(res);
     // A refused refresh token ends the session; a throttled or failed refresh (429, 5xx) does not.
@@ -196,8 +218,9 @@ export function createClient(options: ClientOptions): Client {
     const absolute = ABSOLUTE.test(href);
     // The token goes to the API's origin and nowhere else.
     if (absolute && originOf(href) !== origin) return call(input, init);
-    // Relative paths are appended to baseUrl, never resolved: `//evil.example` stays a path.
-    const target = absolute ? input : base + (href.startsWith('/') ? '' : '/') + href;
+    // Relative paths are appended to baseUrl, never resolved, and start with one slash whatever
+    // baseUrl is (even '/'): `//evil.example`, `/\\evil.example`, `/\t/evil.example` stay paths here.
+    const target = absolute ? input : `${base}/${href.replace(LEADING, '')}`;
     const body = init?.body ?? (isRequest ? input.body : undefined);
     const replayable = !(body && typeof (body as ReadableStream).getReader === 'function');
     const send = (access: string | undefined) => {
@@ -211,10 +234,10 @@ export function createClient(options: ClientOptions): Client {
     const access = await current();
     const res = await send(access);
     // One refresh per call at most: none when the token was just refreshed, none without a
-    // token, none for a wrong password (the only 401 a new token cannot change).
+    // token, none for a 401 a new token cannot cure (a wrong password, a proxy's own).
     if (res.status !== 401 || !access || access !== held) return res;
     const problem = (await res.clone().json().catch(noop)) as { code?: string } | undefined;
-    if (problem?.code === 'invalid_credentials') return res;
+    if (!REFRESHABLE.has(problem?.code!)) return res;
     const fresh = await refresh(access);
     return fresh && fresh !== access && replayable ? send(fresh) : res;
   }
@@ -222,29 +245,39 @@ export function createClient(options: ClientOptions): Client {
   const json = async <T>(path: string, method = 'GET', body?: unknown, withCookie?: boolean) =>
     ok<T>(await authFetch(path, request(method, body, withCookie)));
 
-  async function enter(path: string, credentials: Credentials): Promise<User> {
-    const tokens = await ok<TokenResponse>(await call(base + path, request('POST', credentials, true)));
-    // A sign-in wins over whatever happened while it was under way; a refresh still in flight loses.
-    await adopt(tokens, ++generation);
-    return tokens.user;
+  /**
+   * Sign-in and sign-out set or clear the one cookie every tab shares: they wait for this tab's
+   * refresh and run under the tabs' lock, so no refresh's Set-Cookie lands after theirs.
+   */
+  async function alone<T>(work: () => Promise<T>): Promise<T> {
+    await inflight?.catch(noop);
+    return exclusive(work);
   }
+
+  const enter = (path: string, credentials: Credentials) =>
+    alone(async () => {
+      const tokens = await ok<TokenResponse>(await call(base + path, request('POST', credentials, true)));
+      // A sign-in wins over whatever happened while it was under way.
+      await adopt(tokens, ++generation);
+      return tokens.user;
+    });
 
   return {
     register: (credentials) => enter('/auth/register', credentials),
     signIn: (credentials) => enter('/auth/login', credentials),
 
-    async signOut() {
-      // A refresh in flight is spending the refresh token: present the one it brings instead.
-      await inflight?.catch(noop);
-      try {
-        const presented = cookie ? undefined : (refreshToken ?? (await storage?.get()) ?? undefined);
-        const res = await call(`${base}/auth/logout`, request('POST', presented && { refreshToken: presented }, true, token));
-        // 401: the session had already ended.
-        if (!res.ok && res.status !== 401) throw await apiError(res);
-      } finally {
-        await signedOut('signed_out', true);
-      }
-    },
+    signOut: () =>
+      // After a refresh in flight, which is spending the refresh token: present the one it brings.
+      alone(async () => {
+        try {
+          const presented = cookie ? undefined : (refreshToken ?? (await storage?.get()) ?? undefined);
+          const res = await call(`${base}/auth/logout`, request('POST', presented && { refreshToken: presented }, true, token));
+          // 401: the session had already ended.
+          if (!res.ok && res.status !== 401) throw await apiError(res);
+        } finally {
+          await signedOut('signed_out', true);
+        }
+      }),
 
     async signOutEverywhere() {
       const result = await json<LogoutAllResponse>('/auth/logout-all', 'POST');
@@ -267,7 +300,7 @@ export function createClient(options: ClientOptions): Client {
         tokens = await ok<TokenResponse>(await call(`${base}/auth/password`, request('POST', change, true, access)));
         return adopt(tokens, ++generation);
       });
-      inflight = changed.catch(() => token).finally(() => (inflight = undefined));
+      inflight = settle(changed.catch(() => token));
       await changed;
       return tokens.user;
     },

@@ -330,7 +330,7 @@ describe('body transport storage', () => {
     expect(signedOut).toHaveBeenCalledWith('token_missing');
   });
 
-  it('when the write fails: the error surfaces, the new access token is not used, the next call tries again with the newest refresh token', async () => {
+  it('when the write fails: the error surfaces once, the new tokens are used all the same (no refresh after refresh), the next rotation writes again', async () => {
     api.cookie = 'rt-0';
     let fail = true;
     const stored: string[] = [];
@@ -344,12 +344,16 @@ describe('body transport storage', () => {
     };
     const c = client({ storage });
     await expect(c.me()).rejects.toThrow('keychain locked');
-    expect(api.to('/me')).toHaveLength(0);
+    await c.me();
+    await c.me();
+    // One rotation, not one per call: the storage holds the spent rt-0 whatever the client does.
+    expect(api.to('/auth/refresh').map((r) => r.body)).toEqual([{ refreshToken: 'rt-0' }]);
+    expect(api.to('/me').map((r) => r.access)).toEqual(['at-1', 'at-1']);
     fail = false;
+    vi.setSystemTime(Date.now() + (TTL + 1) * 1000);
     await c.me();
     expect(api.to('/auth/refresh').map((r) => r.body)).toEqual([{ refreshToken: 'rt-0' }, { refreshToken: 'rt-1' }]);
     expect(stored).toEqual(['rt-2']);
-    expect(api.to('/me')[0]!.access).toBe('at-2');
   });
 
   it('signs out: logout with the refresh token, then the stored token deleted', async () => {
@@ -384,20 +388,24 @@ describe('body transport storage', () => {
     expect(api.to('/y')[0]!.access).toBeUndefined();
   });
 
-  it('a sign-in wins over a refresh of the old session that was still in flight', async () => {
+  it('a sign-in waits for a refresh in flight, then wins: no refresh answer lands after it', async () => {
     const storage = memoryStorage();
     const c = client({ storage });
-    await c.signIn(CREDENTIALS);
+    await c.signIn(CREDENTIALS); // rt-1, at-1
     vi.setSystemTime(Date.now() + (TTL + 1) * 1000);
     const release = api.hold('/auth/refresh');
     const call = c.fetch('/x');
     await settle();
-    await c.signIn(CREDENTIALS); // rt-2, at-2
-    release(); // the old session's refresh answers: rt-3, at-3
+    const signIn = c.signIn(CREDENTIALS);
+    await settle();
+    // Not sent while the refresh is under way: its answer (and, in a browser, its Set-Cookie) would land after the sign-in's.
+    expect(api.to('/auth/login')).toHaveLength(1);
+    release(); // rt-2, at-2
     await call;
-    expect(storage.value).toBe('rt-2');
+    await signIn; // rt-3, at-3
+    expect(storage.value).toBe('rt-3');
     await c.me();
-    expect(api.to('/me')[0]!.access).toBe('at-2');
+    expect(api.to('/me').at(-1)!.access).toBe('at-3');
   });
 
   it('signs out locally even when the storage cannot be read', async () => {
@@ -570,11 +578,32 @@ describe('foreign origins never see the token', () => {
     expect(api.to('/auth/refresh')).toHaveLength(0);
   });
 
-  it('appends a protocol-relative path to the base instead of resolving it', async () => {
+  it('appends a protocol-relative path to the base as a path, whatever the base', async () => {
     const c = client();
     await c.signIn(CREDENTIALS);
-    await c.fetch('//evil.example/x');
-    expect(api.requests.at(-1)!.url).toBe('https://api.example//evil.example/x');
+    for (const path of ['//evil.example/x', '/\\evil.example/x', '\\\\evil.example/x', '/\t/evil.example/x', ' //evil.example/x']) {
+      await c.fetch(path);
+      expect(api.requests.at(-1)!.url).toBe('https://api.example/evil.example/x');
+    }
+  });
+
+  it("with baseUrl '/' in a page, a protocol-relative path stays on the page's origin, token and all", async () => {
+    vi.stubGlobal('location', { origin: 'https://app.example', href: 'https://app.example/' });
+    const seen: string[] = [];
+    const c = createClient({
+      baseUrl: '/',
+      transport: 'body',
+      fetch: async (input, init) => {
+        // As a browser resolves a relative URL: against the page.
+        const url = new URL(String(input), 'https://app.example/');
+        seen.push(`${url.origin} ${new Headers(init?.headers).get('authorization') ? 'token' : 'none'}`);
+        return url.pathname === '/auth/login' ? api.fetch(`${BASE}/auth/login`, init) : new Response('ok');
+      },
+    });
+    await c.signIn(CREDENTIALS);
+    for (const path of ['//evil.example/x', '/\\evil.example/x', '/\t/evil.example/x']) await c.fetch(path);
+    expect(seen.slice(1)).toEqual(Array(3).fill('https://app.example token'));
+    c.close();
   });
 
   it('attaches the token to absolute URLs, URL objects and Requests of the API’s origin', async () => {

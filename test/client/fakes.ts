@@ -181,31 +181,19 @@ export function fakeApi(ttl = 900) {
 
 export type FakeApi = ReturnType<typeof fakeApi>;
 
-/** Web Locks, exclusive mode only, FIFO per name; `signal` aborts a request not yet granted; `ifAvailable` as the API's. */
+/** Web Locks, exclusive mode only, FIFO per name; `signal` aborts a request not yet granted. */
 export function fakeLocks() {
   const tails = new Map<string, Promise<void>>();
-  const held = new Map<string, number>();
   let granted = 0;
   const locks = {
     get granted() {
       return granted;
     },
-    async request<T>(
-      name: string,
-      options: { signal?: AbortSignal; ifAvailable?: boolean },
-      callback: (lock: { name: string } | null) => Promise<T>,
-    ): Promise<T> {
-      // Held or queued for: `ifAvailable` gets no lock, at once.
-      if (options.ifAvailable && (held.get(name) ?? 0) > 0) return callback(null);
-      held.set(name, (held.get(name) ?? 0) + 1);
+    async request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
       const previous = tails.get(name) ?? Promise.resolve();
       let release!: () => void;
       const mine = new Promise<void>((resolve) => (release = resolve));
       tails.set(name, mine);
-      const leave = () => {
-        held.set(name, held.get(name)! - 1);
-        release();
-      };
       try {
         await new Promise<void>((resolve, reject) => {
           previous.then(resolve);
@@ -213,15 +201,14 @@ export function fakeLocks() {
         });
       } catch (error) {
         // Whoever queued behind this request waits for the one before it instead.
-        held.set(name, held.get(name)! - 1);
         previous.then(release);
         throw error;
       }
       granted += 1;
       try {
-        return await callback({ name });
+        return await callback();
       } finally {
-        leave();
+        release();
       }
     },
     /** Takes the lock and never gives it back: a frozen tab. */

@@ -121,7 +121,7 @@ describe('across tabs', () => {
     release();
     await Promise.all([first, second]);
     expect(api.to('/auth/refresh')).toHaveLength(1);
-    expect(locks.granted).toBe(2);
+    expect(locks.granted).toBe(3); // the sign-in, then one refresh each
   });
 
   it("granted the lock before the holder's new token arrives, a tab waits for the holder's 'done' and refreshes nothing", async () => {
@@ -140,7 +140,7 @@ describe('across tabs', () => {
     release();
     await first;
     await settle();
-    expect(locks.granted).toBe(2);
+    expect(locks.granted).toBe(3); // the sign-in, then one refresh each
     expect(api.to('/auth/refresh')).toHaveLength(1);
     FakeBroadcastChannel.deliver();
     await second;
@@ -167,6 +167,50 @@ describe('across tabs', () => {
     await vi.advanceTimersByTimeAsync(1);
     await second;
     expect(api.to('/auth/refresh')).toHaveLength(2);
+  });
+
+  it("a sign-in in one tab waits for another tab's refresh: no refresh's Set-Cookie lands after the sign-in's", async () => {
+    const a = tab();
+    const b = tab();
+    await a.signIn(CREDENTIALS); // rt-1
+    await settle();
+    expire();
+    const release = api.hold('/auth/refresh');
+    const refreshing = b.me();
+    await settle();
+    const signIn = a.signIn(CREDENTIALS);
+    await settle();
+    expect(api.to('/auth/login')).toHaveLength(1);
+    release(); // rt-2
+    await refreshing;
+    await signIn; // rt-3: the cookie is the sign-in's
+    await settle();
+    expect(api.cookie).toBe('rt-3');
+    expect(api.to('/auth/login')).toHaveLength(2);
+    await b.me();
+    expect(api.to('/me').at(-1)!.access).toBe('at-3');
+  });
+
+  it("a tab that takes a free lock while the last holder's 'done' is still on its way waits for it", async () => {
+    const a = tab();
+    const b = tab();
+    await a.signIn(CREDENTIALS);
+    await settle();
+    expire();
+    const release = api.hold('/auth/refresh');
+    const first = a.me();
+    await settle();
+    // a's token and 'done' are slower than the lock: b's call comes after a let go, before the news.
+    FakeBroadcastChannel.held = [];
+    release();
+    await first;
+    const second = b.me();
+    await settle();
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    FakeBroadcastChannel.deliver();
+    await second;
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    expect(api.to('/me').at(-1)!.access).toBe('at-2');
   });
 
   it('a lock held by a frozen tab: the others refresh anyway after the timeout', async () => {
