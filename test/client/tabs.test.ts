@@ -32,6 +32,19 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Two tabs signed in (rt-1, at-1), the token expired, and tab a's refresh sent but not yet answered. */
+async function refreshingInTabA() {
+  const a = tab();
+  const b = tab();
+  await a.signIn(CREDENTIALS);
+  await settle();
+  expire();
+  const release = api.hold('/auth/refresh');
+  const first = a.me();
+  await settle();
+  return { a, b, release, first };
+}
+
 describe('cookie transport', () => {
   it('sends X-Token-Transport: cookie with credentials on register, login, refresh, logout, password change and deletion', async () => {
     const c = tab();
@@ -108,14 +121,7 @@ describe('across tabs', () => {
   });
 
   it('a tab that was told of a new token while waiting for the lock does not refresh', async () => {
-    const a = tab();
-    const b = tab();
-    await a.signIn(CREDENTIALS);
-    await settle();
-    expire();
-    const release = api.hold('/auth/refresh');
-    const first = a.me();
-    await settle();
+    const { a, b, release, first } = await refreshingInTabA();
     const second = b.me(); // queued behind a's lock
     await settle();
     release();
@@ -125,14 +131,7 @@ describe('across tabs', () => {
   });
 
   it("granted the lock before the holder's new token arrives, a tab waits for the holder's 'done' and refreshes nothing", async () => {
-    const a = tab();
-    const b = tab();
-    await a.signIn(CREDENTIALS);
-    await settle();
-    expire();
-    const release = api.hold('/auth/refresh');
-    const first = a.me();
-    await settle();
+    const { a, b, release, first } = await refreshingInTabA();
     const second = b.me(); // waits for a's lock
     await settle();
     // a's messages (its token, then 'done') travel slower than the lock's grant to b.
@@ -149,14 +148,7 @@ describe('across tabs', () => {
   });
 
   it("a holder whose 'done' never comes (a tab closed mid-refresh): the next tab refreshes after a second", async () => {
-    const a = tab();
-    const b = tab();
-    await a.signIn(CREDENTIALS);
-    await settle();
-    expire();
-    const release = api.hold('/auth/refresh');
-    const first = a.me();
-    await settle();
+    const { a, b, release, first } = await refreshingInTabA();
     const second = b.me();
     await settle();
     FakeBroadcastChannel.held = []; // never delivered
@@ -170,36 +162,22 @@ describe('across tabs', () => {
   });
 
   it("a sign-in in one tab waits for another tab's refresh: no refresh's Set-Cookie lands after the sign-in's", async () => {
-    const a = tab();
-    const b = tab();
-    await a.signIn(CREDENTIALS); // rt-1
-    await settle();
-    expire();
-    const release = api.hold('/auth/refresh');
-    const refreshing = b.me();
-    await settle();
-    const signIn = a.signIn(CREDENTIALS);
+    const { a, b, release, first } = await refreshingInTabA();
+    const signIn = b.signIn(CREDENTIALS);
     await settle();
     expect(api.to('/auth/login')).toHaveLength(1);
     release(); // rt-2
-    await refreshing;
+    await first;
     await signIn; // rt-3: the cookie is the sign-in's
     await settle();
     expect(api.cookie).toBe('rt-3');
     expect(api.to('/auth/login')).toHaveLength(2);
-    await b.me();
+    await a.me();
     expect(api.to('/me').at(-1)!.access).toBe('at-3');
   });
 
   it("a tab that takes a free lock while the last holder's 'done' is still on its way waits for it", async () => {
-    const a = tab();
-    const b = tab();
-    await a.signIn(CREDENTIALS);
-    await settle();
-    expire();
-    const release = api.hold('/auth/refresh');
-    const first = a.me();
-    await settle();
+    const { a, b, release, first } = await refreshingInTabA();
     // a's token and 'done' are slower than the lock: b's call comes after a let go, before the news.
     FakeBroadcastChannel.held = [];
     release();
