@@ -67,6 +67,12 @@ describe('GET /openapi.json', () => {
     expect(inDocument.sort()).toEqual([...inApp].sort());
   });
 
+  it('hides nothing but Swagger UI\'s own routes: a route marked hidden would escape both the document and the drift check', () => {
+    const hidden = routes.filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS' && !callable(route));
+    expect(hidden.length).toBeGreaterThan(0);
+    for (const route of hidden) expect(route.url, `${String(route.method)} ${route.url} is hidden`).toMatch(/^\/docs(\/|$)/);
+  });
+
   it('names the contract routes', () => {
     const listed = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
     for (const route of [
