@@ -1,4 +1,4 @@
-import { apiError } from './errors.js';
+import { apiError, type AuthApiError } from './errors.js';
 import { connectTabs, type TabMessage } from './cross-tab.js';
 import type {
   Client,
@@ -77,6 +77,8 @@ export function createClient(options: ClientOptions): Client {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let used = false;
   let storing: Promise<unknown> = Promise.resolve();
+  /** A refresh answered with Retry-After: refused again locally until then. */
+  let backoff: { until: number; error: AuthApiError } | undefined;
   const listeners = new Set<(reason: SignOutReason) => void>();
   if (options.onSignedOut) listeners.add(options.onSignedOut);
   const tabs = cookie ? connectTabs(`versioned-auth ${ABSOLUTE.test(base) ? base : origin + base}`, options.lockTimeoutMs ?? 10_000, receive) : undefined;
@@ -195,12 +197,17 @@ export function createClient(options: ClientOptions): Client {
         return undefined;
       }
     }
+    // Told to wait (429, 503 with Retry-After): every call until then gets the same answer, not a new request.
+    if (backoff && Date.now() < backoff.until) throw backoff.error;
     const signal = (AbortSignal as { timeout?(ms: number): AbortSignal }).timeout?.(REFRESH_TIMEOUT_MS);
     const res = await call(`${base}/auth/refresh`, { ...request('POST', cookie ? undefined : { refreshToken }, true), signal });
     if (res.ok) return adopt((await res.json()) as TokenResponse, started);
     const error = await apiError(res);
     // A refused refresh token ends the session; a throttled or failed refresh (429, 5xx) does not.
-    if (res.status !== 401) throw error;
+    if (res.status !== 401) {
+      if (error.retryAfter) backoff = { until: Date.now() + error.retryAfter * 1000, error };
+      throw error;
+    }
     if (started === generation) signedOut(error.code).catch(noop);
     return token;
   }

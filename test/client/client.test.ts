@@ -482,6 +482,25 @@ describe('sign-out events', () => {
     expect(api.to('/auth/refresh').at(-1)!.body).toEqual({ refreshToken: 'rt-1' });
   });
 
+  it('a refresh answered 429 with Retry-After: calls until then get the same error without a request; after it, one refresh', async () => {
+    const c = client();
+    await c.signIn(CREDENTIALS);
+    vi.setSystemTime(Date.now() + (TTL + 1) * 1000);
+    api.route('POST /auth/refresh', () => {
+      const res = problem(429, 'rate_limited');
+      res.headers.set('retry-after', '60');
+      return res;
+    });
+    await expect(c.me()).rejects.toMatchObject({ status: 429, retryAfter: 60 });
+    vi.setSystemTime(Date.now() + 59_000);
+    await expect(c.me()).rejects.toMatchObject({ status: 429 });
+    expect(api.to('/auth/refresh')).toHaveLength(1);
+    api.route('POST /auth/refresh', (r) => api.serve(r));
+    vi.setSystemTime(Date.now() + 1000);
+    await expect(c.me()).resolves.toMatchObject({ id: 'u1' });
+    expect(api.to('/auth/refresh')).toHaveLength(2);
+  });
+
   it('signOut, signOutEverywhere and deleteAccount each fire their reason', async () => {
     const reasons: SignOutReason[] = [];
     const c = client({ onSignedOut: (r) => reasons.push(r) });
