@@ -15,8 +15,12 @@ const EVERY_ROUTE: readonly ErrorCode[] = ['internal_error', 'service_unavailabl
  */
 export const BODY_REFUSALS: readonly ErrorCode[] = ['invalid_json', 'payload_too_large', 'unsupported_media_type', 'validation_failed'];
 
-/** The authenticate hook's refusals (`service_unavailable` with ACCESS_TOKEN_REVOCATION=strict is every route's already). */
-export const BEARER_REFUSALS: readonly ErrorCode[] = ['token_missing', 'token_invalid', 'token_expired', 'token_revoked'];
+/**
+ * A token refused: none, malformed or forged, expired, revoked. The authenticate hook's
+ * refusals of an access token, and refresh's (and logout's) of a refresh token
+ * (`service_unavailable` with ACCESS_TOKEN_REVOCATION=strict is every route's already).
+ */
+export const TOKEN_REFUSALS: readonly ErrorCode[] = ['token_missing', 'token_invalid', 'token_expired', 'token_revoked'];
 
 /** Routes that take `X-Token-Transport: cookie`: the CSRF check. */
 export const COOKIE_REFUSALS: readonly ErrorCode[] = ['csrf_rejected'];

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
-import { BEARER_REFUSALS, BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
+import { BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED, TOKEN_REFUSALS } from '../problem-responses.js';
 import { PasswordConfirmation, TransportHeaders } from '../schemas.js';
 import { clearRefreshCookie, cookieTransportGuard, transportOf } from '../transport.js';
 import { device } from './auth.js';
@@ -26,7 +26,7 @@ export const accountRoutes: FastifyPluginAsync = async (fastify) => {
         body: PasswordConfirmation,
         response: {
           204: Type.Null({ description: 'deleted' }),
-          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...COOKIE_REFUSALS, ...BEARER_REFUSALS, 'invalid_credentials'], { bearer: true }),
+          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...COOKIE_REFUSALS, ...TOKEN_REFUSALS, 'invalid_credentials'], { bearer: true }),
         },
       },
     },

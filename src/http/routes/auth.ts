@@ -6,7 +6,7 @@ import { AuthError } from '../../errors.js';
 import { HttpError } from '../errors.js';
 import { verifyBearer } from '../../plugins/authenticate.js';
 import { BEARER_ONLY, LOGOUT_CREDENTIAL, REFRESH_CREDENTIAL, ROUTE_DOCUMENT } from '../openapi.js';
-import { BEARER_REFUSALS, BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
+import { BODY_REFUSALS, COOKIE_REFUSALS, problems, RATE_LIMITED, TOKEN_REFUSALS } from '../problem-responses.js';
 import {
   Credentials,
   LogoutAllResponse,
@@ -34,7 +34,6 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
   // Every route here takes a body (JSON or none), is rate-limited, and those with the guard take cookie transport.
   const base = [...BODY_REFUSALS, ...RATE_LIMITED];
   const withCookie = [...base, ...COOKIE_REFUSALS];
-  const refreshRefusals = ['token_missing', 'token_invalid', 'token_expired', 'token_revoked'] as const;
 
   app.post(
     '/auth/register',
@@ -80,7 +79,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         [ROUTE_DOCUMENT]: { security: REFRESH_CREDENTIAL, optionalBody: true },
         headers: TransportHeaders,
         body: RefreshTokenBody,
-        response: { 200: TokenResponse, ...problems([...withCookie, ...refreshRefusals, 'refresh_token_reused']) },
+        response: { 200: TokenResponse, ...problems([...withCookie, ...TOKEN_REFUSALS, 'refresh_token_reused']) },
       },
     },
     async (request, reply) => {
@@ -104,7 +103,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         [ROUTE_DOCUMENT]: { security: LOGOUT_CREDENTIAL, optionalBody: true },
         headers: TransportHeaders,
         body: RefreshTokenBody,
-        response: { 204: Type.Null({ description: 'signed out; in cookie transport the cookie is cleared' }), ...problems([...withCookie, ...refreshRefusals], { bearer: true }) },
+        response: { 204: Type.Null({ description: 'signed out; in cookie transport the cookie is cleared' }), ...problems([...withCookie, ...TOKEN_REFUSALS], { bearer: true }) },
       },
     },
     async (request, reply) => {
@@ -132,7 +131,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['sessions'],
         operationId: 'logoutAll',
         [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
-        response: { 200: LogoutAllResponse, ...problems([...base, ...BEARER_REFUSALS], { bearer: true }) },
+        response: { 200: LogoutAllResponse, ...problems([...base, ...TOKEN_REFUSALS], { bearer: true }) },
       },
     },
     async (request) => {
@@ -150,7 +149,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['sessions'],
         operationId: 'logoutOthers',
         [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
-        response: { 200: LogoutOthersResponse, ...problems([...base, ...BEARER_REFUSALS], { bearer: true }) },
+        response: { 200: LogoutOthersResponse, ...problems([...base, ...TOKEN_REFUSALS], { bearer: true }) },
       },
     },
     async (request) => ({ revokedSessions: await auth.logoutOthers(claimsOf(request)) }),
@@ -167,7 +166,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
         headers: TransportHeaders,
         body: PasswordChange,
-        response: { 200: TokenResponse, ...problems([...withCookie, ...BEARER_REFUSALS, 'invalid_credentials'], { bearer: true }) },
+        response: { 200: TokenResponse, ...problems([...withCookie, ...TOKEN_REFUSALS, 'invalid_credentials'], { bearer: true }) },
       },
     },
     async (request, reply) =>

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
-import { BEARER_REFUSALS, problems } from '../problem-responses.js';
+import { problems, TOKEN_REFUSALS } from '../problem-responses.js';
 import { Me } from '../schemas.js';
 
 const schema = {
@@ -8,7 +8,7 @@ const schema = {
   tags: ['account'],
   operationId: 'me',
   [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
-  response: { 200: Me, ...problems(BEARER_REFUSALS, { bearer: true }) },
+  response: { 200: Me, ...problems(TOKEN_REFUSALS, { bearer: true }) },
 };
 
 /** `GET /me`: the hot path. Answered from the access token alone. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
-import { BEARER_REFUSALS, BODY_REFUSALS, problems, RATE_LIMITED } from '../problem-responses.js';
+import { BODY_REFUSALS, problems, RATE_LIMITED, TOKEN_REFUSALS } from '../problem-responses.js';
 import { SessionList, SessionParams } from '../schemas.js';
 
 /** Device management: list the caller's sessions and sign one out. */
@@ -20,7 +20,7 @@ export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['sessions'],
         operationId: 'listSessions',
         [ROUTE_DOCUMENT]: { security: BEARER_ONLY },
-        response: { 200: SessionList, ...problems([...RATE_LIMITED, ...BEARER_REFUSALS], { bearer: true }) },
+        response: { 200: SessionList, ...problems([...RATE_LIMITED, ...TOKEN_REFUSALS], { bearer: true }) },
       },
     },
     async (request) => {
@@ -48,7 +48,7 @@ export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
         params: SessionParams,
         response: {
           204: Type.Null({ description: 'revoked' }),
-          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...BEARER_REFUSALS, 'not_found'], { bearer: true }),
+          ...problems([...BODY_REFUSALS, ...RATE_LIMITED, ...TOKEN_REFUSALS, 'not_found'], { bearer: true }),
         },
       },
     },
