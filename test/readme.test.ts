@@ -4,12 +4,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as clientModule from 'versioned-auth/client';
-import { chromiumAvailable, launchChromium } from './browser/chromium.js';
+import { chromiumAvailable, launchChromium, servePage } from './browser/chromium.js';
 import { ACCESS_SECRET, buildTestApp, createTestDatabase, PASSWORD, REFRESH_SECRET, register, uniqueEmail, type TestApp } from './helper.js';
 
 /** The README's client snippets, run as written; only the API address is swapped for the test server's. */
@@ -79,21 +79,6 @@ describe('README mobile snippet', () => {
   });
 });
 
-/** A page on an origin of its own that maps `versioned-auth/client` to the built client (dist/client). */
-function servePageWithClient(): Promise<{ server: Server; origin: string }> {
-  const dist = fileURLToPath(new URL('../dist/client/', import.meta.url));
-  const page =
-    '<!doctype html><title>spa</title><script type="importmap">{"imports":{"versioned-auth/client":"/client/index.js"}}</script>';
-  const server = createServer((req, res) => {
-    const file = /^\/client\/([\w-]+\.js)$/.exec(req.url ?? '')?.[1];
-    if (file) res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(join(dist, file)));
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://localhost:${(server.address() as AddressInfo).port}` })),
-  );
-}
-
 describe.skipIf(!chromiumAvailable)('README SPA snippet in headless Chromium', () => {
   let spaApp: TestApp;
   let page: Server;
@@ -103,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('README SPA snippet in headless Chromium', (
   let origin: string;
   const errors: Error[] = [];
   beforeAll(async () => {
-    const served = await servePageWithClient();
+    const served = await servePage({ client: true });
     page = served.server;
     origin = served.origin;
     spaApp = await buildTestApp({ corsOrigins: [origin] });

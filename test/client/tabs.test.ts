@@ -121,7 +121,7 @@ describe('across tabs', () => {
   });
 
   it('a tab that was told of a new token while waiting for the lock does not refresh', async () => {
-    const { a, b, release, first } = await refreshingInTabA();
+    const { b, release, first } = await refreshingInTabA();
     const second = b.me(); // queued behind a's lock
     await settle();
     release();
@@ -131,7 +131,7 @@ describe('across tabs', () => {
   });
 
   it("granted the lock before the holder's new token arrives, a tab waits for the holder's 'done' and refreshes nothing", async () => {
-    const { a, b, release, first } = await refreshingInTabA();
+    const { b, release, first } = await refreshingInTabA();
     const second = b.me(); // waits for a's lock
     await settle();
     // a's messages (its token, then 'done') travel slower than the lock's grant to b.
@@ -148,7 +148,7 @@ describe('across tabs', () => {
   });
 
   it("a holder whose 'done' never comes (a tab closed mid-refresh): the next tab refreshes after a second", async () => {
-    const { a, b, release, first } = await refreshingInTabA();
+    const { b, release, first } = await refreshingInTabA();
     const second = b.me();
     await settle();
     FakeBroadcastChannel.held = []; // never delivered
@@ -177,7 +177,7 @@ describe('across tabs', () => {
   });
 
   it("a tab that takes a free lock while the last holder's 'done' is still on its way waits for it", async () => {
-    const { a, b, release, first } = await refreshingInTabA();
+    const { b, release, first } = await refreshingInTabA();
     // a's token and 'done' are slower than the lock: b's call comes after a let go, before the news.
     FakeBroadcastChannel.held = [];
     release();
