@@ -73,6 +73,10 @@ export interface Config {
   dataDir: string;
   /** NODE_ENV=production: both key rings must come from the environment. */
   production: boolean;
+  /** METRICS_PORT: Prometheus `GET /metrics` on a listener of its own at HOST; off when unset. */
+  metricsPort?: number;
+  /** AUDIT_RETENTION, seconds: `auth_events` rows older than this are pruned in the background. */
+  auditRetention: number;
   /** DOCS: Swagger UI at `GET /docs` (`on` by default outside production, `off` in it); `/openapi.json` is always served. */
   docs: boolean;
 }
@@ -148,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     clock: systemClock,
     dataDir,
     production,
+    metricsPort: env.METRICS_PORT?.trim() ? portNumber(env.METRICS_PORT.trim(), 'METRICS_PORT') : undefined,
+    auditRetention: durationSeconds(envOrDefault('AUDIT_RETENTION', '90d'), 'AUDIT_RETENTION', 1),
     docs: oneOf(envOrDefault('DOCS', production ? 'off' : 'on'), 'DOCS', ['on', 'off']) === 'on',
     jwt: {
       issuer: envOrDefault('JWT_ISSUER', 'versioned-auth'),
@@ -160,6 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       refreshTtl,
     },
   };
+  if (config.metricsPort === config.port) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${config.port}): metrics are never served on the public port`);
+  }
   if (production) refuseMissingSecretsInProduction(config);
   if (production) refuseWeakSecretsInProduction(config);
   requireDistinctRings(config.jwt.accessSecrets, config.jwt.refreshSecrets);
@@ -314,10 +323,10 @@ function durationSeconds(value: string, name: string, min: number): number {
   return seconds;
 }
 
-function portNumber(value: string): number {
+function portNumber(value: string, name = 'PORT'): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed < 1 || parsed > 65535) {
-    throw new ConfigError('PORT', `${quote(value)} is not a port number (1-65535)`);
+    throw new ConfigError(name, `${quote(value)} is not a port number (1-65535)`);
   }
   return parsed;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -36,7 +37,11 @@ export const sessions = pgTable(
     userAgent: text('user_agent'),
     ip: text('ip'),
   },
-  (table) => [index('sessions_user_id_idx').on(table.userId)],
+  (table) => [
+    index('sessions_user_id_idx').on(table.userId),
+    // The pruner's one predicate: when the session stopped being refreshable (least() skips a null revoked_at).
+    index('sessions_ended_at_idx').on(sql`least(${table.revokedAt}, ${table.expiresAt})`),
+  ],
 );
 
 /**
@@ -79,6 +84,49 @@ export const revocations = pgTable(
   (table) => [index('revocations_created_at_idx').on(table.createdAt)],
 );
 
+/** What `auth_events.type` may say. */
+export const AUTH_EVENT_TYPES = [
+  'register',
+  'login',
+  'refresh_reused',
+  'logout',
+  'logout_all',
+  'logout_others',
+  'session_revoked',
+  'password_changed',
+  'account_deleted',
+] as const;
+export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
+
+/**
+ * The security log a user can read (GET /auth/events) and an operator can query: one row per
+ * event, written in the transaction of the change it records. No foreign key: `account_deleted`
+ * outlives the user (and no row ever holds an email). `user_id` is null only for an event that
+ * belongs to no account (a failed login for an unknown email, if one is ever recorded).
+ */
+export const authEvents = pgTable(
+  'auth_events',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id'),
+    type: text('type', { enum: AUTH_EVENT_TYPES }).notNull(),
+    /** For a failed login: the refusal's `code` (`invalid_credentials`, `rate_limited`). */
+    code: text('code'),
+    sessionId: uuid('session_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    /** On the injected clock. */
+    at: instant('at').notNull(),
+  },
+  (table) => [
+    // A user's log newest first, and the keyset cursor (at, id) that pages through it.
+    index('auth_events_user_at_idx').on(table.userId, table.at.desc(), table.id.desc()),
+    // Retention pruning.
+    index('auth_events_at_idx').on(table.at),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Revocation = typeof revocations.$inferSelect;
+export type AuthEvent = typeof authEvents.$inferSelect;

@@ -166,6 +166,11 @@ describe('loadConfig', () => {
       ['PORT 0', 'PORT', 'PORT', '0'],
       ['a PORT above 65535', 'PORT', 'PORT', '70000'],
       ['a fractional PORT', 'PORT', 'PORT', '3000.5'],
+      ['a non-numeric METRICS_PORT', 'METRICS_PORT', 'METRICS_PORT', 'metrics'],
+      ['METRICS_PORT 0', 'METRICS_PORT', 'METRICS_PORT', '0'],
+      ['METRICS_PORT equal to the default PORT', 'METRICS_PORT', 'METRICS_PORT', '3000'],
+      ['AUDIT_RETENTION that is not a duration', 'AUDIT_RETENTION', 'AUDIT_RETENTION', 'forever'],
+      ['AUDIT_RETENTION 0', 'AUDIT_RETENTION', 'AUDIT_RETENTION', '0'],
       ['a DATABASE_URL that is not a URL', 'DATABASE_URL', 'DATABASE_URL', 'not a url'],
       ['a non-postgres DATABASE_URL', 'DATABASE_URL', 'DATABASE_URL', 'mysql://x'],
       ['a JWT_ACCESS_SECRET shorter than 32 bytes', 'JWT_ACCESS_SECRET', 'JWT_ACCESS_SECRET', short],
@@ -255,6 +260,14 @@ describe('loadConfig', () => {
         cookieSecure: false,
         logLevel: 'debug',
       });
+    });
+
+    it('leaves metrics off and keeps auth events 90 days by default', () => {
+      expect(loadConfig(validEnv({ METRICS_PORT: ' ' }))).toMatchObject({ metricsPort: undefined, auditRetention: 90 * 86400 });
+    });
+
+    it('reads METRICS_PORT and AUDIT_RETENTION', () => {
+      expect(loadConfig(validEnv({ METRICS_PORT: '9464', AUDIT_RETENTION: '30d' }))).toMatchObject({ metricsPort: 9464, auditRetention: 30 * 86400 });
     });
 
     it('reads a comma-separated CORS_ORIGINS list, trimming spaces', () => {
