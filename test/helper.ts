@@ -105,6 +105,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     clock: testClock(),
     dataDir: 'memory://',
     production: false,
+    metricsPort: undefined,
+    auditRetention: 90 * 86400,
     docs: true,
     ...overrides,
   };
