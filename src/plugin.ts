@@ -17,6 +17,7 @@ import closing from './plugins/closing.js';
 import cors from './plugins/cors.js';
 import database from './plugins/database.js';
 import jsonBody from './plugins/json-body.js';
+import maintenance from './plugins/maintenance.js';
 import openapi from './plugins/openapi.js';
 import problem from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -50,6 +51,11 @@ export interface VersionedAuthOptions {
    * document: a host's @fastify/swagger registered before this plugin lists our routes too).
    */
   openapi?: boolean;
+  /**
+   * Background pruning of ended sessions and old log rows (docs/operations.md#bounded-tables):
+   * on by default, `false` for none in this instance, `{ everyMs }` for another period.
+   */
+  maintenance?: boolean | { everyMs: number };
 }
 
 /**
@@ -72,6 +78,11 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       await app.register(database, { config: config.database, database: options.database });
       await app.register(tokens, { config });
       await app.register(revocation, { config });
+      await app.register(maintenance, {
+        config,
+        enabled: options.maintenance !== false,
+        ...(typeof options.maintenance === 'object' ? options.maintenance : {}),
+      });
       await app.register(rateLimit, { config });
       await app.register(authService, { config });
       await app.register(problem, { notFound: prefix !== '', clock: config.clock });

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse, type RouteOptions } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
+import type { VersionedAuthOptions } from '../src/plugin.js';
 import demoPage from '../src/http/demo.js';
 import { loggerOptions } from '../src/http/logging.js';
 import tokensPlugin from '../src/plugins/tokens.js';
@@ -133,6 +134,8 @@ export interface BuildOptions {
   config?: Config;
   /** Serves the demo SPA at /demo, as src/server.ts does outside production. */
   demo?: boolean;
+  /** The plugin's `maintenance` option (background pruning). */
+  maintenance?: VersionedAuthOptions['maintenance'];
 }
 
 /** The service as src/server.ts composes it (server options, the plugin, problem+json 404s), ready. */
@@ -141,7 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   try {
     checkDeclaredResponses(app);
     if (options.onRoute) app.addHook('onRoute', options.onRoute);
-    await app.register(versionedAuth, { config, database: options.database });
+    await app.register(versionedAuth, { config, database: options.database, maintenance: options.maintenance });
     if (options.demo) await app.register(demoPage);
     app.setNotFoundHandler(notFoundProblem);
     await app.ready();

@@ -19,6 +19,11 @@ export interface Database {
   migrate(): Promise<void>;
   close(): Promise<void>;
   /**
+   * Runs `task` unless another holder of the advisory lock `key` is running it (any process,
+   * on PostgreSQL; PGlite serves one process) and resolves to its result, or to `skipped`.
+   */
+  exclusively<T>(key: number, task: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+  /**
    * LISTENs on `channel` over a connection of its own (never one of the pool's): resolves
    * once listening. `onLost` is called once if that connection fails later (PostgreSQL
    * only: PGlite runs in-process); the listener is then dead, and a new one must be opened.
@@ -94,6 +99,24 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
       }
     },
     close: () => pool.end(),
+    exclusively: async (key, task) => {
+      // A session-level lock, so the task's statements can each commit on their own (the
+      // pool's connections): it lives on this checked-out connection until unlocked.
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [key]);
+        if (!rows[0]?.locked) return { ran: false };
+        try {
+          return { ran: true, value: await task() };
+        } finally {
+          // A connection that could not unlock still holds the lock: it must not go back to the pool.
+          await client.query('select pg_advisory_unlock($1)', [key]).catch((error: Error) => (broken = error));
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
     listen: async (channel, onNotification, onLost) => {
       const client = new pg.Client({
         connectionString: url,
@@ -161,6 +184,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     throw error;
   }
   const db = drizzle({ client, schema });
+  const running = new Set<number>();
   return {
     db: db as unknown as Db,
     kind: 'pglite',
@@ -168,6 +192,16 @@ async function openPglite(dataDir: string): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     migrate: () => migrate(db, { migrationsFolder }),
+    // One process holds the directory, and PGlite's single connection would re-enter its own advisory lock.
+    exclusively: async (key, task) => {
+      if (running.has(key)) return { ran: false };
+      running.add(key);
+      try {
+        return { ran: true, value: await task() };
+      } finally {
+        running.delete(key);
+      }
+    },
     // In-process: notifications are delivered at commit, and the connection cannot be lost.
     listen: async (channel, onNotification) => {
       const unlisten = await client.listen(channel, onNotification);

@@ -55,12 +55,24 @@ export function lockDirectory(dir: string): DirectoryLock {
   throw lockedError(dir, file, owner?.pid);
 }
 
+/** The ConfigError of a directory another live process (or this one) holds. */
+export class DirectoryLockedError extends ConfigError {
+  constructor(
+    readonly dir: string,
+    readonly file: string,
+    /** The holder's pid, when the lock file names one. */
+    readonly pid: number | undefined,
+  ) {
+    const by = pid === process.pid ? 'this process' : pid === undefined ? 'another process' : `another process (pid ${pid})`;
+    super(
+      'DATA_DIR',
+      `the embedded database in ${dir} is in use by ${by}: stop it, or give this process another DATA_DIR (remove ${file} only if that process is not running)`,
+    );
+  }
+}
+
 function lockedError(dir: string, file: string, pid: number | undefined): ConfigError {
-  const by = pid === process.pid ? 'this process' : pid === undefined ? 'another process' : `another process (pid ${pid})`;
-  return new ConfigError(
-    'DATA_DIR',
-    `the embedded database in ${dir} is in use by ${by}: stop it, or give this process another DATA_DIR (remove ${file} only if that process is not running)`,
-  );
+  return new DirectoryLockedError(dir, file, pid);
 }
 
 /** Writes `content` to `file` unless it exists; readers never see it half-written. */
