@@ -22,7 +22,7 @@ import { runRevocationBench, type RevocationResult } from './lib/revocation-benc
 import { REVOCATION_INSTRUCTION_SCENARIOS } from './lib/revocation-instructions.js';
 import { saveReport } from './lib/output.js';
 import { readPreviousRun } from './lib/previous.js';
-import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
+import { CLOCK_TICKS, peakRssMiB, rssMiB, threadUsage } from './lib/proc.js';
 import { summariseProfile } from './lib/profile.js';
 import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult, type RunSettings } from './lib/report.js';
 import {
@@ -247,6 +247,10 @@ async function main(): Promise<number> {
       heapMiB.push(heapUsed / 1048576);
       return rssMiB(server.pid);
     };
+    // Before anything else touches it: what an operator sees once the server serves.
+    rss.ready = rssMiB(server.pid);
+    rss.readyPeak = peakRssMiB(server.pid);
+    rss.firstStart = server.database === 'pglite';
     rss.start = await settledRss();
     const chains =
       1 +
@@ -348,7 +352,9 @@ async function main(): Promise<number> {
           load(meTarget(fixture), { connections: 1, cpu: false }),
           load(loginTarget(fixture), { cpu: false }),
         ]);
-        result.loginStorm = { idle, probe, login, threads: { idle: idleThreads, storm: usage() } };
+        const threads = { idle: idleThreads, storm: usage() };
+        result.loginStorm = { idle, probe, login, threads, rssMiB: rssMiB(server.pid) };
+        rss.afterLoginStorm = result.loginStorm.rssMiB;
         log(describe('me-probe-idle', idle));
         log(describe('me-probe-storm', probe));
         log(describe('login-storm', login));
