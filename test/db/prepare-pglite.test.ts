@@ -56,7 +56,7 @@ async function waitFor(condition: () => boolean, ms: number, why: () => string =
 }
 
 describe('preparing the embedded database directory', () => {
-  it('runs initdb in a child process on a first start, and a second start reuses the directory', { timeout: 120_000 }, async () => {
+  it('runs initdb in a child process on a first start, and a second start reuses the directory', { timeout: 240_000 }, async () => {
     const dataDir = freshDir();
     expect(await prepare(dataDir)).toBe(1);
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
@@ -69,7 +69,7 @@ describe('preparing the embedded database directory', () => {
     await database.ping();
   });
 
-  it('leaves nothing that looks like a database when the child is killed halfway, and the next start succeeds', { timeout: 120_000 }, async () => {
+  it('leaves nothing that looks like a database when the child is killed halfway, and the next start succeeds', { timeout: 240_000 }, async () => {
     const dataDir = freshDir();
     const error = await prepare(dataDir, (child) => {
       // Killed once initdb has written files into its temporary directory.
@@ -95,7 +95,7 @@ describe('preparing the embedded database directory', () => {
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
   });
 
-  it('removes what a process that died while preparing left beside the directory', { timeout: 120_000 }, async () => {
+  it('removes what a process that died while preparing left beside the directory', { timeout: 180_000 }, async () => {
     const dataDir = freshDir();
     const leftover = join(dirname(dataDir), '.pglite.initdb-999999-deadbeef');
     mkdirSync(leftover, { recursive: true });
@@ -154,13 +154,13 @@ function startBuilt(dataDir: string, port: number) {
 }
 
 describe('two servers started at once on an empty DATA_DIR', () => {
-  it('one prepares the embedded database and serves; the other refuses with one line naming DATA_DIR', { timeout: 150_000 }, async () => {
+  it('one prepares the embedded database and serves; the other refuses with one line naming DATA_DIR', { timeout: 240_000 }, async () => {
     const dataDir = join(base, `data-${++count}`);
     const ports = [await freePort(), await freePort()];
     const servers = ports.map((port) => startBuilt(dataDir, port));
     await waitFor(
       () => servers.some((s) => s.ready()) && servers.some((s) => s.code() !== undefined),
-      140_000,
+      230_000,
       () => servers.map((s) => s.output()).join('\n---\n'),
     );
     const winner = servers.findIndex((s) => s.ready());
