@@ -22,7 +22,7 @@ import { runRevocationBench, type RevocationResult } from './lib/revocation-benc
 import { REVOCATION_INSTRUCTION_SCENARIOS } from './lib/revocation-instructions.js';
 import { saveReport } from './lib/output.js';
 import { readPreviousRun } from './lib/previous.js';
-import { CLOCK_TICKS, rssMiB, threadUsage } from './lib/proc.js';
+import { CLOCK_TICKS, peakRssMiB, rssMiB, threadUsage } from './lib/proc.js';
 import { summariseProfile } from './lib/profile.js';
 import { checkTargets, fmt, interferenceWarnings, summarise, textReport, type Report, type RoundResult, type RunSettings } from './lib/report.js';
 import {
@@ -37,9 +37,10 @@ import {
   type RoundScenario,
 } from './lib/scenarios.js';
 import { startReferenceServer, startServer, type ChildServer, type ServerProcess } from './lib/server-process.js';
+import { measureMemory } from './lib/memory.js';
 import { measureWorkers } from './lib/workers.js';
 
-const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'revocation', 'workers'] as const;
+const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'revocation', 'workers', 'memory'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
@@ -57,7 +58,8 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
                         quick 0.5); fixed for the whole run
   --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
                         (workers: WORKERS=2 against 1 on the real server, PostgreSQL only;
-                        not in --quick unless named)
+                        memory: RSS of the built server as npm start runs it, on an empty
+                        DATA_DIR, after a login storm, after a restart; both not in --quick unless named)
                         (me-unverified runs only when named: an analysis aid;
                         ${REFERENCE_SCENARIOS.join(' and ')} are bare Fastify in processes of their own)
   --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
@@ -247,6 +249,10 @@ async function main(): Promise<number> {
       heapMiB.push(heapUsed / 1048576);
       return rssMiB(server.pid);
     };
+    // Before anything else touches it: what an operator sees once the server serves.
+    rss.ready = rssMiB(server.pid);
+    rss.readyPeak = peakRssMiB(server.pid);
+    rss.firstStart = server.database === 'pglite';
     rss.start = await settledRss();
     const chains =
       1 +
@@ -348,7 +354,9 @@ async function main(): Promise<number> {
           load(meTarget(fixture), { connections: 1, cpu: false }),
           load(loginTarget(fixture), { cpu: false }),
         ]);
-        result.loginStorm = { idle, probe, login, threads: { idle: idleThreads, storm: usage() } };
+        const threads = { idle: idleThreads, storm: usage() };
+        result.loginStorm = { idle, probe, login, threads, rssMiB: rssMiB(server.pid) };
+        rss.afterLoginStorm = result.loginStorm.rssMiB;
         log(describe('me-probe-idle', idle));
         log(describe('me-probe-storm', probe));
         log(describe('login-storm', login));
@@ -378,6 +386,12 @@ async function main(): Promise<number> {
   }
   // Its own servers, once the main one has stopped; in --quick only when named (it starts three processes).
   const workers = runs('workers') && (!options.quick || options.only) ? await measureWorkers({ repoRoot, databaseUrl, connections, duration, warmup: options.warmup, rounds: options.rounds, log }) : undefined;
+
+  // npm start's own server, on a fresh DATA_DIR or database; in --quick only when named (it builds and runs initdb).
+  const memory =
+    runs('memory') && (!options.quick || options.only)
+      ? await measureMemory({ repoRoot, databaseUrl, connections, logins: options.quick ? 4 * connections : 20 * connections, log })
+      : undefined;
 
   const summary = summarise(rounds, warmup, logoutAll, connections);
   const report: Report = {
@@ -409,13 +423,14 @@ async function main(): Promise<number> {
     rounds,
     ...(logoutAll ? { logoutAll } : {}),
     ...(workers ? { workers } : {}),
+    ...(memory ? { memory } : {}),
     ...(revocation ? { revocation } : {}),
     summary,
     targets: [],
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (revocation?.ok ?? true) && (workers?.ok ?? true);
+  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (revocation?.ok ?? true) && (workers?.ok ?? true) && (memory?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }

@@ -37,8 +37,8 @@ async function startServer(env: Record<string, string>) {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
   });
   children.push(proc);
-  // Generous: a first start initialises PGlite's files, slow on a busy two-core machine.
-  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 50_000, stderr);
+  // Generous: a first start initialises PGlite's files (initdb in a child, then a reopen), slow on a busy two-core machine.
+  await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 110_000, stderr);
   return { proc, lines, exited, stderr };
 }
 
@@ -137,7 +137,7 @@ describe('the server process', () => {
     expect(server.stderr()).not.toContain('cacheKeyBuilder');
     // Stopped accepting: nothing listens any more.
     await expect(fetch(`${base}/health`)).rejects.toThrow();
-  }, 60_000);
+  }, 120_000);
 
   it.runIf(process.platform === 'linux')(
     'runs libuv\'s pool, where argon2 hashes, at nice 19 and the event loop at nice 0',
@@ -164,7 +164,7 @@ describe('the server process', () => {
       server.proc.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     },
-    60_000,
+    120_000,
   );
 
   it('past MAX_CONNECTIONS closes new connections at once, and takes them again once one closes', async () => {
@@ -199,7 +199,7 @@ describe('the server process', () => {
     held[1]!.socket.destroy();
     server.proc.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses to start on a bad value, with one line naming the variable', async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -305,6 +305,6 @@ describe('the server process', () => {
       expect((await fetch(`http://127.0.0.1:${nextPort}/demo/`)).status).toBe(404);
       next.proc.kill('SIGTERM');
       expect(await next.exited).toBe(0);
-    }, 120_000);
+    }, 240_000);
   });
 });

@@ -53,6 +53,16 @@ export function rssMiB(pid: number): number | undefined {
   }
 }
 
+/** Peak resident set size (VmHWM) in MiB since the process started; undefined where there is no /proc. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The main (event-loop) thread's time on a CPU and waiting in the run queue for one, in ms, from /proc/<pid>/task/<pid>/schedstat. */
 export function mainThreadSchedMs(pid: number): { running: number; waiting: number } | undefined {
   try {

@@ -7,6 +7,7 @@ import type { RevocationResult } from './revocation-bench.js';
 import { revocationMarkdown, revocationTargets, revocationText } from './revocation-report.js';
 import { DESCRIPTIONS, isReference, ROUND_SCENARIOS, type RoundScenario } from './scenarios.js';
 import { median, sum } from './stats.js';
+import type { MemoryResult } from './memory.js';
 import { workersLines, workersMarkdown, type WorkersResult } from './workers.js';
 
 export interface RoundResult {
@@ -16,7 +17,14 @@ export interface RoundResult {
   argon2?: LoadResult;
   /** Server RSS at the end of the round. */
   rssMiB?: number;
-  loginStorm?: { idle: LoadResult; probe: LoadResult; login: LoadResult; threads: { idle: ThreadUsage; storm: ThreadUsage } };
+  loginStorm?: {
+    idle: LoadResult;
+    probe: LoadResult;
+    login: LoadResult;
+    threads: { idle: ThreadUsage; storm: ThreadUsage };
+    /** Server RSS right after the storm, without a collection first: what argon2's threads leave resident. */
+    rssMiB?: number;
+  };
 }
 
 export interface Row {
@@ -90,7 +98,19 @@ export interface Report {
     previous?: PreviousRun;
   };
   server: {
-    rssMiB: { start?: number; afterWarmup?: number; end?: number };
+    rssMiB: {
+      /** As soon as the server serves, before any collection: what `npm start` shows. */
+      ready?: number;
+      /** The server's peak RSS (VmHWM) up to then. */
+      readyPeak?: number;
+      /** Whether that start created the embedded database (an empty DATA_DIR); false on PostgreSQL. */
+      firstStart?: boolean;
+      /** Right after the last round's login storm, before any collection. */
+      afterLoginStorm?: number;
+      start?: number;
+      afterWarmup?: number;
+      end?: number;
+    };
     /** JS heap in use after a full collection, at each RSS reading (start, after warm-up, each round, end). */
     heapUsedMiB?: number[];
   };
@@ -101,6 +121,8 @@ export interface Report {
   revocation?: RevocationResult;
   /** WORKERS=2 against WORKERS=1 (bench/lib/workers.ts). */
   workers?: WorkersResult;
+  /** RSS of the server as `npm start` runs it (bench/lib/memory.ts). */
+  memory?: MemoryResult;
   summary: Row[];
   targets: TargetCheck[];
   /** Every scenario that expects success saw zero non-2xx and zero errors, and logout-all behaved. */
@@ -176,7 +198,7 @@ export function summarise(
   return rows;
 }
 
-export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds' | 'revocation'>): TargetCheck[] {
+export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logoutAll' | 'meta' | 'rounds' | 'revocation' | 'memory'>): TargetCheck[] {
   const row = (name: string) => report.summary.find((r) => r.scenario === name);
   const checks: TargetCheck[] = [];
   const ratioTarget = (name: string, a: number | undefined, b: number | undefined, min: number, unit: string, note?: string) => {
@@ -282,8 +304,34 @@ export function checkTargets(report: Pick<Report, 'summary' | 'server' | 'logout
     threshold: '±10%',
     status: drift === undefined ? 'n/a' : Math.abs(drift) <= 0.1 ? 'met' : 'missed',
   });
+  checks.push(...memoryTargets(report));
   if (report.revocation) checks.push(...revocationTargets(report.revocation));
   return checks;
+}
+
+/**
+ * The memory targets of issue 14, on the server as `npm start` runs it (the `memory`
+ * scenario, bench/lib/memory.ts): the embedded database's first start ≤ 300 MiB, and a
+ * server ≤ 100 MiB on PostgreSQL, ≤ 250 MiB embedded, also once it has served (after the
+ * login storm, when argon2's threads have had their blocks). Readings without a collection first.
+ */
+function memoryTargets(report: Pick<Report, 'memory' | 'meta'>): TargetCheck[] {
+  const memory = report.memory;
+  const postgres = report.meta.database === 'postgres';
+  const check = (name: string, value: number | undefined, max: number): TargetCheck => ({
+    name: `${name} ≤ ${max} MiB`,
+    value,
+    actual: value === undefined ? 'not measured' : `${fmt(value)} MiB`,
+    threshold: `≤ ${max} MiB`,
+    status: value === undefined ? 'n/a' : value <= max ? 'met' : 'missed',
+    note: memory ? memory.error ?? 'not measured' : 'memory not run',
+  });
+  const idle = postgres ? 100 : 250;
+  return [
+    check(postgres ? 'npm start RSS after start' : 'npm start RSS after a first start (empty DATA_DIR)', memory?.start, postgres ? 100 : 300),
+    check('npm start RSS after the login storm', memory?.afterLoginStorm, idle),
+    ...(postgres ? [] : [check('npm start RSS after a restart', memory?.restart, idle)]),
+  ];
 }
 
 // ---------------------------------------------------------------- formatting
@@ -352,7 +400,8 @@ export function textReport(report: Report): string {
     ...report.targets.map((t) => `  [${MARK[t.status].padEnd(6)}] ${t.name}: ${t.actual}${t.note && t.status === 'n/a' ? ` (${t.note})` : ''}`),
     ...previousLine(report.meta),
     '',
-    `server RSS: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
+    memoryLine(report),
+    `server RSS after a full collection: start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, end ${fmt(report.server.rssMiB.end)} MiB`,
     ...(report.revocation ? revocationText(report.revocation) : []),
     ...workersLines(report.workers),
@@ -482,7 +531,9 @@ export function markdownReport(report: Report, svgName?: string): string {
   parts.push(
     '## Server memory',
     '',
-    `RSS at start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
+    `${memoryLine(report)}.`,
+    '',
+    `After a full collection: RSS at start ${fmt(report.server.rssMiB.start)} MiB, after warm-up ${fmt(report.server.rssMiB.afterWarmup)} MiB, ` +
       `after each round ${report.rounds.map((r) => fmt(r.rssMiB)).join(', ')} MiB, at the end ${fmt(report.server.rssMiB.end)} MiB. ` +
       'Every reading follows a full garbage collection. ' +
       `JS heap in use at the same readings: ${(report.server.heapUsedMiB ?? []).map((v) => fmt(v)).join(', ')} MiB. ` +
@@ -518,4 +569,20 @@ export function interferenceWarnings(rounds: RoundResult[], cores: number): stri
       `of the ${cores * 1000} ms/s the machine has): those runs are slower than they should be; ` +
       `the medians over rounds absorb an occasional one, but rerun on a quiet machine if many are affected.`,
   ];
+}
+
+/** RSS as the operator sees it: `npm start`'s server (the memory scenario), then the bench server's own readings. */
+function memoryLine(report: Pick<Report, 'server' | 'meta' | 'memory'>): string {
+  const m = report.memory;
+  const npmStart = m
+    ? `npm start RSS: after ${m.database === 'pglite' ? 'a first start on an empty DATA_DIR' : 'start'} ${fmt(m.start)} MiB (peak ${fmt(m.startPeak)} MiB, ` +
+      `${fmt(m.startSeconds)} s), after ${m.logins} logins ${fmt(m.afterLoginStorm)} MiB` +
+      (m.restart === undefined ? '' : `, after a restart ${fmt(m.restart)} MiB`) +
+      '; '
+    : '';
+  const { ready, afterLoginStorm } = report.server.rssMiB;
+  return (
+    `${npmStart}bench server (under tsx, whose loader thread npm start does not have) after start ${fmt(ready)} MiB, ` +
+    `after the login storm ${fmt(afterLoginStorm)} MiB; no collection before these readings`
+  );
 }

@@ -65,7 +65,7 @@ export interface Wrapper {
   args: string[];
   /** node options added before the child's own (e.g. V8 flags the wrapper needs). */
   nodeFlags?: string[];
-  /** How long start-up may take before the server serves (default 60 s). */
+  /** How long start-up may take before the server serves (default 150 s: a first start on PGlite runs initdb, slow on a busy machine). */
   readyTimeoutMs?: number;
 }
 
@@ -257,7 +257,7 @@ async function spawnServer(options: SpawnOptions): Promise<ChildServer> {
 
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const timeoutMs = options.wrapper?.readyTimeoutMs ?? 60_000;
+    const timeoutMs = options.wrapper?.readyTimeoutMs ?? 150_000;
     await waitUntilServing(options.name, `${baseUrl}${options.readyPath}`, () => running, () => output.join('\n'), timeoutMs);
   } catch (error) {
     await stop();

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { DatabaseConfig } from '../config/index.js';
 import { lockDirectory } from './directory-lock.js';
+import { PGLITE_SETTINGS, preparePgliteDirectory } from './prepare-pglite.js';
 import { pooledTransaction } from './pooled-transaction.js';
 import * as schema from './schema.js';
 
@@ -176,9 +177,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   if (onDisk) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // One process per directory: a second PGlite on the same files would split the data.
   const lock = onDisk ? lockDirectory(dataDir) : undefined;
+  const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS];
   let client: InstanceType<typeof PGlite>;
   try {
-    client = await PGlite.create(dataDir);
+    // initdb runs in a child process of its own, so this one only ever reopens a prepared directory.
+    if (onDisk) await preparePgliteDirectory(dataDir, { startParams });
+    client = await PGlite.create(dataDir, { startParams });
   } catch (error) {
     lock?.release();
     throw error;

@@ -1,7 +1,8 @@
 // @ts-check
 'use strict';
 /**
- * Preload (`node --require`): starts libuv's thread pool at the lowest CPU priority, so
+ * Preload (`node --require`): sizes libuv's thread pool to the cores (at most libuv's 4) unless
+ * UV_THREADPOOL_SIZE is set, and starts it at the lowest CPU priority, so
  * argon2, which runs on that pool, only ever gets the CPU time the event loop leaves.
  * Linux gives each thread its own nice value and a new thread inherits its creator's. So
  * a short-lived worker thread lowers its own priority to 19 and is the first to use the
@@ -12,7 +13,17 @@
  */
 (() => {
   const { isMainThread, Worker } = require('node:worker_threads');
-  if (!isMainThread || process.platform !== 'linux') return;
+  if (!isMainThread) return;
+  // No more pool threads than cores (libuv's default is 4): each thread that hashes keeps its
+  // 19 MiB argon2 block in a malloc arena after the hash, and on a 1- or 2-core machine, where
+  // memory is short too, threads beyond the cores add no hashing throughput (docs/operations.md,
+  // Memory). libuv reads the variable when it creates the pool, which has not happened yet.
+  if (process.env.UV_THREADPOOL_SIZE === undefined) {
+    const os = require('node:os');
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    process.env.UV_THREADPOOL_SIZE = String(Math.max(1, Math.min(4, cores)));
+  }
+  if (process.platform !== 'linux') return;
   const done = new Int32Array(new SharedArrayBuffer(4));
   const source = `
     const { workerData } = require('node:worker_threads');
