@@ -71,20 +71,22 @@ export class PgliteThread {
   static async open(dataDir: string): Promise<PgliteThread> {
     // No execArgv: the thread runs plain JavaScript and needs none of the server's loaders or preloads.
     const worker = new Worker(workerUrl, { workerData: { dataDir }, execArgv: [] });
-    const listeners: Partial<Record<'message' | 'error' | 'exit', (value: never) => void>> = {};
+    let onMessage = (_message: Startup) => {};
+    let onError = (_error: Error) => {};
+    let onExit = (_code: number) => {};
     try {
       await new Promise<void>((resolve, reject) => {
-        listeners.message = (message: Startup) => (message.op === 'ready' ? resolve() : reject(toError(message.error)));
-        listeners.error = reject;
-        listeners.exit = (code: number) => reject(new PgliteThreadError(`the embedded database's thread stopped while opening (exit code ${code})`));
-        for (const [event, listener] of Object.entries(listeners)) worker.once(event, listener);
+        onMessage = (message) => (message.op === 'ready' ? resolve() : reject(toError(message.error)));
+        onError = reject;
+        onExit = (code) => reject(new PgliteThreadError(`the embedded database's thread stopped while opening (exit code ${code})`));
+        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       });
     } catch (error) {
       await worker.terminate();
       throw error;
     } finally {
-      // Not removeAllListeners(): the Worker keeps listeners of its own.
-      for (const [event, listener] of Object.entries(listeners)) worker.off(event, listener);
+      // Not removeAllListeners(): the Worker keeps listeners of its own, and messages stop without them.
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     }
     return new PgliteThread(worker);
   }
