@@ -128,20 +128,18 @@ export class PgliteThread {
         return closed;
       },
     };
+    // The worker's side of the transaction ends only when told, even after tx.rollback():
+    // until then it holds PGlite (which skips its own COMMIT or ROLLBACK after a rollback).
     let result: T;
     try {
       result = await callback(tx);
     } catch (error) {
-      if (!closed) {
-        closed = true;
-        await this.#request({ op: 'rollback', tx: id });
-      }
+      closed = true;
+      await this.#request({ op: 'rollback', tx: id });
       throw error;
     }
-    if (!closed) {
-      closed = true;
-      await this.#request({ op: 'commit', tx: id });
-    }
+    closed = true;
+    await this.#request({ op: 'commit', tx: id });
     return result;
   }
 
