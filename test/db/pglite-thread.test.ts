@@ -33,7 +33,8 @@ beforeAll(async () => {
     await db.exec(`create table items (id int primary key, name text not null constraint items_name_key unique, n int not null default 0);
       insert into items (id, name) values (1, 'counter')`);
   }
-});
+  // Two databases created at once: on a loaded 2-core machine that outlasts the default hook timeout.
+}, 180_000);
 afterAll(async () => {
   await Promise.all([inProcess?.close(), thread?.close()]);
 });
