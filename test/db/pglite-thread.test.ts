@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
@@ -11,6 +11,8 @@ import { PgliteThread, PgliteThreadError } from '../../src/db/pglite-thread.js';
 import { buildApp, testConfig } from '../helper.js';
 
 // PGlite only, whichever database the suite runs on: this is the embedded database's own thread.
+// Several tests create a database of their own, which takes tens of seconds on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 /** What drizzle-orm/pglite passes with every query: dates and intervals left as PostgreSQL's text. */
 const DRIZZLE_PARSERS = Object.fromEntries(
