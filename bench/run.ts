@@ -38,9 +38,10 @@ import {
 } from './lib/scenarios.js';
 import { startReferenceServer, startServer, type ChildServer, type ServerProcess } from './lib/server-process.js';
 import { measureMemory } from './lib/memory.js';
+import { measurePgliteThread, pgliteThreadLines } from './lib/pglite-thread.js';
 import { measureWorkers } from './lib/workers.js';
 
-const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'revocation', 'workers', 'memory'] as const;
+const ALL_SCENARIOS = [...ROUND_SCENARIOS, 'login-storm', 'logout-all-under-load', 'revocation', 'workers', 'memory', 'pglite-thread'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts [options])
@@ -59,7 +60,9 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
   --only <a,b,…>        run only these: ${ALL_SCENARIOS.join(', ')}
                         (workers: WORKERS=2 against 1 on the real server, PostgreSQL only;
                         memory: RSS of the built server as npm start runs it, on an empty
-                        DATA_DIR, after a login storm, after a restart; both not in --quick unless named)
+                        DATA_DIR, after a login storm, after a restart; both not in --quick unless named;
+                        pglite-thread: PGLITE_THREAD=main against worker, two bench servers,
+                        PGlite only, only when named)
                         (me-unverified runs only when named: an analysis aid;
                         ${REFERENCE_SCENARIOS.join(' and ')} are bare Fastify in processes of their own)
   --cpu-prof <name>     run the server under node --cpu-prof and summarise self time
@@ -386,6 +389,10 @@ async function main(): Promise<number> {
   }
   // Its own servers, once the main one has stopped; in --quick only when named (it starts three processes).
   const workers = runs('workers') && (!options.quick || options.only) ? await measureWorkers({ repoRoot, databaseUrl, connections, duration, warmup: options.warmup, rounds: options.rounds, log }) : undefined;
+  // Two servers of its own, after the others have stopped; only when named.
+  const pgliteThread = options.only?.includes('pglite-thread')
+    ? await measurePgliteThread({ repoRoot, databaseUrl, connections, duration, warmup: options.warmup, rounds: options.rounds, users: options.users, log })
+    : undefined;
 
   // npm start's own server, on a fresh DATA_DIR or database; in --quick only when named (it builds and runs initdb).
   const memory =
@@ -430,13 +437,21 @@ async function main(): Promise<number> {
     ok: false,
   };
   report.targets = checkTargets(report);
-  report.ok = crashed.length === 0 && summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) && (logoutAll?.ok ?? true) && (revocation?.ok ?? true) && (workers?.ok ?? true) && (memory?.ok ?? true);
+  report.ok =
+    crashed.length === 0 &&
+    summary.every((row) => !row.expectsSuccess || (row.non2xx === 0 && row.errors === 0)) &&
+    (logoutAll?.ok ?? true) &&
+    (revocation?.ok ?? true) &&
+    (workers?.ok ?? true) &&
+    (memory?.ok ?? true) &&
+    (pgliteThread?.ok ?? true);
   if (options.cpuProf && server.cpuProfileDir) {
     report.profile = summariseProfile(server.cpuProfileDir, options.cpuProf, profileWindows);
   }
 
   log('');
   log(textReport(report));
+  for (const line of pgliteThreadLines(pgliteThread)) log(line);
   if (report.profile) {
     log(`\nCPU profile during ${report.profile.scenario} (${fmt(report.profile.sampledMs)} ms sampled, ${fmt(report.profile.idlePct)}% idle): ${report.profile.file}`);
     for (const f of report.profile.top) log(`  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.location}`);

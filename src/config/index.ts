@@ -9,7 +9,13 @@ import { workerCount } from './workers.js';
 export type { Clock } from './clock.js';
 export type { AccessAlgorithm } from './access-keys.js';
 
-export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+/**
+ * `thread`: where PGlite runs its queries, on the event loop (`main`) or in a worker thread
+ * of its own (`worker`, src/db/pglite-thread.ts); PGLITE_THREAD, unset means src/db/client.ts's default.
+ */
+export type DatabaseConfig = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string; thread?: PgliteThreadMode };
+export const PGLITE_THREAD_MODES = ['main', 'worker'] as const;
+export type PgliteThreadMode = (typeof PGLITE_THREAD_MODES)[number];
 
 export type AccessTokenRevocation = 'instant' | 'strict' | 'off';
 
@@ -132,7 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const config: Config = {
     host: envOrDefault('HOST', '127.0.0.1'),
     port: portNumber(envOrDefault('PORT', '3000')),
-    database: databaseConfig(env.DATABASE_URL?.trim(), dataDir),
+    database: databaseConfig(env.DATABASE_URL?.trim(), dataDir, env.PGLITE_THREAD?.trim() || undefined),
     workers: workerCount(envOrDefault('WORKERS', '1'), Boolean(env.DATABASE_URL?.trim())),
     refreshReuseGrace: durationSeconds(envOrDefault('REFRESH_REUSE_GRACE', '10s'), 'REFRESH_REUSE_GRACE', 0),
     accessTokenRevocation: oneOf(envOrDefault('ACCESS_TOKEN_REVOCATION', 'instant'), 'ACCESS_TOKEN_REVOCATION', ['instant', 'strict', 'off']) as AccessTokenRevocation,
@@ -385,8 +391,11 @@ function keyRing(value: string | undefined, name: string): string[] | undefined 
   return keys;
 }
 
-function databaseConfig(url: string | undefined, dataDir: string): DatabaseConfig {
-  if (!url) return { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') };
+function databaseConfig(url: string | undefined, dataDir: string, thread: string | undefined): DatabaseConfig {
+  if (!url) {
+    const database: DatabaseConfig = { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') };
+    return thread ? { ...database, thread: oneOf(thread, 'PGLITE_THREAD', [...PGLITE_THREAD_MODES]) as PgliteThreadMode } : database;
+  }
   const parsed = parseUrl(url);
   if (!parsed) throw new ConfigError('DATABASE_URL', 'is not a URL (expected postgres://user@host:port/database)');
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { DatabaseConfig } from '../config/index.js';
+import type { DatabaseConfig, PgliteThreadMode } from '../config/index.js';
 import { lockDirectory } from './directory-lock.js';
+import type { PgliteThread } from './pglite-thread.js';
 import { PGLITE_SETTINGS, preparePgliteDirectory } from './prepare-pglite.js';
 import { pooledTransaction } from './pooled-transaction.js';
 import * as schema from './schema.js';
@@ -26,8 +27,9 @@ export interface Database {
   exclusively<T>(key: number, task: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /**
    * LISTENs on `channel` over a connection of its own (never one of the pool's): resolves
-   * once listening. `onLost` is called once if that connection fails later (PostgreSQL
-   * only: PGlite runs in-process); the listener is then dead, and a new one must be opened.
+   * once listening. `onLost` is called once if that connection fails later (PostgreSQL, or
+   * PGlite's worker thread dying; never PGlite in-process); the listener is then dead, and a
+   * new one must be opened.
    */
   listen(channel: string, onNotification: (payload: string | undefined) => void, onLost: (error: Error) => void): Promise<Listener>;
 }
@@ -43,6 +45,9 @@ const LISTENER_HEARTBEAT_MS = 10_000;
 /** A listener being closed waits this long for the server's goodbye, then drops the socket. */
 const LISTENER_END_TIMEOUT_MS = 1000;
 
+/** Where PGlite runs when PGLITE_THREAD is unset (docs/operations.md, "The embedded database's thread"). */
+const DEFAULT_PGLITE_THREAD: PgliteThreadMode = 'main';
+
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Arbitrary constant naming the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK = 7_310_482_331;
@@ -56,7 +61,7 @@ export async function openDatabase(
   config: DatabaseConfig,
   onPoolError: (error: Error) => void = () => {},
 ): Promise<Database> {
-  return config.kind === 'postgres' ? openPostgres(config.url, onPoolError) : openPglite(config.dataDir);
+  return config.kind === 'postgres' ? openPostgres(config.url, onPoolError) : openPglite(config.dataDir, config.thread);
 }
 
 async function openPostgres(url: string, onPoolError: (error: Error) => void): Promise<Database> {
@@ -169,7 +174,7 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, thread: PgliteThreadMode = DEFAULT_PGLITE_THREAD): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
@@ -178,16 +183,20 @@ async function openPglite(dataDir: string): Promise<Database> {
   // One process per directory: a second PGlite on the same files would split the data.
   const lock = onDisk ? lockDirectory(dataDir) : undefined;
   const startParams = [...PGlite.defaultStartParams, ...PGLITE_SETTINGS];
-  let client: InstanceType<typeof PGlite>;
+  let client: InstanceType<typeof PGlite> | PgliteThread;
   try {
     // initdb runs in a child process of its own, so this one only ever reopens a prepared directory.
     if (onDisk) await preparePgliteDirectory(dataDir, { startParams });
-    client = await PGlite.create(dataDir, { startParams });
+    // In a worker thread, PGlite's work leaves the event loop (src/db/pglite-thread.ts).
+    client =
+      thread === 'worker'
+        ? await (await import('./pglite-thread.js')).PgliteThread.open(dataDir, startParams)
+        : await PGlite.create(dataDir, { startParams });
   } catch (error) {
     lock?.release();
     throw error;
   }
-  const db = drizzle({ client, schema });
+  const db = drizzle({ client: client as InstanceType<typeof PGlite>, schema });
   const running = new Set<number>();
   return {
     db: db as unknown as Db,
@@ -206,9 +215,10 @@ async function openPglite(dataDir: string): Promise<Database> {
         running.delete(key);
       }
     },
-    // In-process: notifications are delivered at commit, and the connection cannot be lost.
-    listen: async (channel, onNotification) => {
-      const unlisten = await client.listen(channel, onNotification);
+    // Notifications are delivered at commit; in-process the connection cannot be lost, in a
+    // worker thread it is lost if that thread dies.
+    listen: async (channel, onNotification, onLost) => {
+      const unlisten = client instanceof PGlite ? await client.listen(channel, onNotification) : await client.listen(channel, onNotification, onLost);
       return { close: () => unlisten().catch(() => {}) };
     },
     close: async () => {

@@ -184,6 +184,7 @@ describe('loadConfig', () => {
       ['ACCESS_TOKEN_REVOCATION "true"', 'ACCESS_TOKEN_REVOCATION', 'ACCESS_TOKEN_REVOCATION', 'true'],
       ['COOKIE_SECURE "yes"', 'COOKIE_SECURE', 'COOKIE_SECURE', 'yes'],
       ['LOG_LEVEL "loud"', 'LOG_LEVEL', 'LOG_LEVEL', 'loud'],
+      ['PGLITE_THREAD "both"', 'PGLITE_THREAD', 'PGLITE_THREAD', 'both'],
       ['a CORS origin with a path', 'CORS_ORIGINS', 'CORS_ORIGINS', 'https://a.example/path'],
       ['a CORS list with one bad entry', 'CORS_ORIGINS', 'CORS_ORIGINS', 'https://a.example,not-an-origin'],
       ['an ACCESS_TOKEN_TTL longer than the default REFRESH_TOKEN_TTL', 'ACCESS_TOKEN_TTL', 'ACCESS_TOKEN_TTL', '31d'],
@@ -268,6 +269,11 @@ describe('loadConfig', () => {
 
     it('reads METRICS_PORT and AUDIT_RETENTION', () => {
       expect(loadConfig(validEnv({ METRICS_PORT: '9464', AUDIT_RETENTION: '30d' }))).toMatchObject({ metricsPort: 9464, auditRetention: 30 * 86400 });
+    });
+
+    it.each(['main', 'worker'] as const)('reads PGLITE_THREAD=%s for the embedded database; unset leaves the default to the database client', (thread) => {
+      expect(loadConfig(validEnv({ PGLITE_THREAD: thread })).database).toMatchObject({ kind: 'pglite', thread });
+      expect(loadConfig(validEnv()).database).not.toHaveProperty('thread');
     });
 
     it('reads a comma-separated CORS_ORIGINS list, trimming spaces', () => {
