@@ -6,11 +6,6 @@ import type { AuthDeps, DeviceInfo } from './deps.js';
 /** What an event records of the request that caused it. */
 export const deviceFields = (device: DeviceInfo) => ({ ip: device.ip, userAgent: device.userAgent });
 
-/** Events per page of GET /auth/events, unless the client asks for another number. */
-export const EVENTS_PAGE_DEFAULT = 20;
-/** The most a client may ask for. */
-export const EVENTS_PAGE_MAX = 100;
-
 /**
  * The caller's security log, newest first, one page: `before` is the previous page's `next`.
  * Refused like the other routes that read the database (`token_revoked` for an account
