@@ -172,6 +172,7 @@ describe('the events the routes write', () => {
 
   it('answers each event with exactly the contract keys, `code` only when it has one, and Cache-Control: no-store', async () => {
     const user = await registerOn(LAPTOP);
+    t.clock.advance(1);
     await send('POST', '/auth/login', PHONE, { payload: { email: user.email, password: 'not the password' } });
     const res = await listEvents(user.accessToken);
     expect(res.statusCode).toBe(200);
@@ -187,7 +188,7 @@ describe('the events the routes write', () => {
 });
 
 describe('nothing is recorded for a change that did not happen', () => {
-  type Act = (user: Signed) => Promise<LightMyRequestResponse>;
+  type Act = (user: Signed, other: Signed) => Promise<LightMyRequestResponse>;
   const logout: Act = (u) => send('POST', '/auth/logout', LAPTOP, { payload: { refreshToken: u.refreshToken } });
   const logoutAll: Act = (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken });
   const refresh: Act = (u) => send('POST', '/auth/refresh', LAPTOP, { payload: { refreshToken: u.refreshToken } });
@@ -196,9 +197,9 @@ describe('nothing is recorded for a change that did not happen', () => {
   it.each<[string, Act, Act, number]>([
     ['a second logout of the same session', logout, logout, 204],
     ['logout-all with a token older than the last one', logoutAll, logoutAll, 401],
-    ['logout-others with no other session', nothing, (u) => send('POST', '/auth/logout-others', LAPTOP, { token: u.accessToken }), 200],
+    ['logout-others with no other session', (_u, other) => logout(other, other), (u) => send('POST', '/auth/logout-others', LAPTOP, { token: u.accessToken }), 200],
     ['revoking an unknown session', nothing, (u) => send('DELETE', `/auth/sessions/${randomUUID()}`, LAPTOP, { token: u.accessToken }), 404],
-    ['revoking a session already signed out', logout, (u) => send('DELETE', `/auth/sessions/${u.sid}`, PHONE, { token: u.accessToken }), 404],
+    ['revoking a session already signed out', (_u, other) => logout(other, other), (u, other) => send('DELETE', `/auth/sessions/${other.sid}`, LAPTOP, { token: u.accessToken }), 404],
     ['deleting the account with a wrong password', nothing, (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: 'not the password' } }), 401],
     ['changing the password with a wrong one', nothing, (u) =>
       send('POST', '/auth/password', LAPTOP, { token: u.accessToken, payload: { currentPassword: 'not the password', newPassword: 'a new passphrase' } }), 401],
@@ -207,9 +208,10 @@ describe('nothing is recorded for a change that did not happen', () => {
     ['a refresh token of a session signed out', logout, refresh, 401],
   ])('%s', async (_name, setup, act, status) => {
     const user = await registerOn(LAPTOP);
-    await setup(user);
+    const other = await loginOn(user.email, PHONE);
+    await setup(user, other);
     const before = await allEvents();
-    const res = await act(user);
+    const res = await act(user, other);
     expect(res.statusCode, res.body).toBe(status);
     expect(await allEvents()).toEqual(before);
   });
@@ -277,6 +279,7 @@ describe('an event and its change commit together', () => {
 describe('failed logins and enumeration', () => {
   it('answers an unknown email and a known one alike, each with one event: the known account\'s its own, the unknown one tied to no account', async () => {
     const user = await registerOn(LAPTOP);
+    t.clock.advance(1);
     const ghost = uniqueEmail('ghost');
     const before = await allEvents();
     const known = await send('POST', '/auth/login', TABLET, { payload: { email: user.email, password: 'not the password' } });
