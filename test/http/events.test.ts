@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { desc, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAuthEvent } from '../../src/db/auth-events.js';
@@ -21,8 +21,11 @@ import {
 const passwordHashing = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 let t: TestApp;
+/** Another instance on the same database, checking access tokens by signature alone: what reaches the use cases. */
+let lax: FastifyInstance;
 beforeAll(async () => {
   t = await buildTestApp({ passwordHashing });
+  lax = await t.another({ config: { ...t.config, accessTokenRevocation: 'off' } });
 });
 afterAll(() => t.close());
 
@@ -46,8 +49,8 @@ interface Listed {
   code?: string;
 }
 
-function send(method: 'GET' | 'POST' | 'DELETE', url: string, device: Device, options: { token?: string; payload?: object } = {}) {
-  return t.app.inject({
+function send(method: 'GET' | 'POST' | 'DELETE', url: string, device: Device, options: { token?: string; payload?: object; app?: FastifyInstance } = {}) {
+  return (options.app ?? t.app).inject({
     method,
     url,
     headers: { 'user-agent': device.userAgent, ...(options.token ? bearer(options.token) : {}) },
@@ -197,6 +200,7 @@ describe('nothing is recorded for a change that did not happen', () => {
   it.each<[string, Act, Act, number]>([
     ['a second logout of the same session', logout, logout, 204],
     ['logout-all with a token older than the last one', logoutAll, logoutAll, 401],
+    ['the same, past a server that checks signatures only', logoutAll, (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken, app: lax }), 401],
     ['logout-others with no other session', (_u, other) => logout(other, other), (u) => send('POST', '/auth/logout-others', LAPTOP, { token: u.accessToken }), 200],
     ['revoking an unknown session', nothing, (u) => send('DELETE', `/auth/sessions/${randomUUID()}`, LAPTOP, { token: u.accessToken }), 404],
     ['revoking a session already signed out', (_u, other) => logout(other, other), (u, other) => send('DELETE', `/auth/sessions/${other.sid}`, LAPTOP, { token: u.accessToken }), 404],
@@ -446,19 +450,24 @@ describe('GET /auth/events and other users', () => {
     expect((await rowsOf(bob.user.id)).map((row) => row.type).sort()).toEqual(['account_deleted', 'login', 'register']);
   });
 
-  it.each<[string, (user: Signed) => Promise<unknown>]>([
-    ['signed out everywhere', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken })],
-    ['deleted', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } })],
-    ['signed out of its session', (u) => send('POST', '/auth/logout', LAPTOP, { payload: { refreshToken: u.refreshToken } })],
-  ])('refuses an access token whose account was %s: 401 token_revoked', async (_name, revoke) => {
+  it.each<[string, (user: Signed) => Promise<unknown>, 'instant' | 'off']>([
+    ['signed out everywhere', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken }), 'instant'],
+    ['deleted', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } }), 'instant'],
+    ['signed out of its session', (u) => send('POST', '/auth/logout', LAPTOP, { payload: { refreshToken: u.refreshToken } }), 'instant'],
+    // Past the signature-only check, the route's own read of the account refuses them.
+    ['signed out everywhere', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken }), 'off'],
+    ['deleted', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } }), 'off'],
+  ])('refuses an access token whose account was %s: 401 token_revoked (ACCESS_TOKEN_REVOCATION=%s)', async (_name, revoke, revocation) => {
+    const app = revocation === 'off' ? lax : t.app;
     const user = await registerOn(LAPTOP);
     await revoke(user);
+    const list = () => app.inject({ method: 'GET', url: '/auth/events', headers: bearer(user.accessToken) });
     // The session's revocation reaches the in-memory list through the feed: allow it a moment.
     const deadline = performance.now() + 5000;
-    let res = await listEvents(user.accessToken);
+    let res = await list();
     while (res.statusCode === 200 && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      res = await listEvents(user.accessToken);
+      res = await list();
     }
     expect(res.statusCode).toBe(401);
     expect(problem(res).code).toBe('token_revoked');
