@@ -450,14 +450,14 @@ describe('GET /auth/events and other users', () => {
     expect((await rowsOf(bob.user.id)).map((row) => row.type).sort()).toEqual(['account_deleted', 'login', 'register']);
   });
 
-  it.each<[string, (user: Signed) => Promise<unknown>, 'instant' | 'off']>([
-    ['signed out everywhere', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken }), 'instant'],
-    ['deleted', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } }), 'instant'],
-    ['signed out of its session', (u) => send('POST', '/auth/logout', LAPTOP, { payload: { refreshToken: u.refreshToken } }), 'instant'],
+  it.each<[string, 'instant' | 'off', (user: Signed) => Promise<unknown>]>([
+    ['signed out everywhere', 'instant', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken })],
+    ['deleted', 'instant', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } })],
+    ['signed out of its session', 'instant', (u) => send('POST', '/auth/logout', LAPTOP, { payload: { refreshToken: u.refreshToken } })],
     // Past the signature-only check, the route's own read of the account refuses them.
-    ['signed out everywhere', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken }), 'off'],
-    ['deleted', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } }), 'off'],
-  ])('refuses an access token whose account was %s: 401 token_revoked (ACCESS_TOKEN_REVOCATION=%s)', async (_name, revoke, revocation) => {
+    ['signed out everywhere', 'off', (u) => send('POST', '/auth/logout-all', LAPTOP, { token: u.accessToken })],
+    ['deleted', 'off', (u) => send('DELETE', '/me', LAPTOP, { token: u.accessToken, payload: { password: PASSWORD } })],
+  ])('refuses an access token whose account was %s: 401 token_revoked (ACCESS_TOKEN_REVOCATION=%s)', async (_name, revocation, revoke) => {
     const app = revocation === 'off' ? lax : t.app;
     const user = await registerOn(LAPTOP);
     await revoke(user);
