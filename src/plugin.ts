@@ -6,6 +6,7 @@ import { requireSigningKeys, type Config } from './config/index.js';
 import type { Database } from './db/client.js';
 import { accountRoutes } from './http/routes/account.js';
 import { authRoutes } from './http/routes/auth.js';
+import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { meRoutes } from './http/routes/me.js';
@@ -117,6 +118,7 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
         await scope.register(authRoutes);
         await scope.register(sessionRoutes);
         await scope.register(accountRoutes);
+        await scope.register(eventRoutes);
       });
     },
     { prefix },

@@ -7,6 +7,7 @@ import { login } from './login.js';
 import { logout, logoutAll, type LogoutCredential } from './logout.js';
 import { refresh } from './refresh.js';
 import { register } from './register.js';
+import { listEvents } from './security-log.js';
 
 export type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
 export type { DeviceSession } from './devices.js';
@@ -20,11 +21,12 @@ export function createAuthService(deps: AuthDeps) {
     login: (input: { email: string; password: string }, device: DeviceInfo): Promise<SignedIn> =>
       login(deps, input, device),
     refresh: (refreshToken: string, device: DeviceInfo): Promise<SignedIn> => refresh(deps, refreshToken, device),
-    logout: (credential: LogoutCredential): Promise<void> => logout(deps, credential),
-    logoutAll: (access: AccessClaims) => logoutAll(deps, access),
-    logoutOthers: (access: AccessClaims) => logoutOthers(deps, access),
+    logout: (credential: LogoutCredential, device: DeviceInfo): Promise<void> => logout(deps, credential, device),
+    logoutAll: (access: AccessClaims, device: DeviceInfo) => logoutAll(deps, access, device),
+    logoutOthers: (access: AccessClaims, device: DeviceInfo) => logoutOthers(deps, access, device),
     listSessions: (access: AccessClaims) => listSessions(deps, access),
-    revokeSession: (access: AccessClaims, sessionId: string) => revokeSession(deps, access, sessionId),
+    revokeSession: (access: AccessClaims, sessionId: string, device: DeviceInfo) => revokeSession(deps, access, sessionId, device),
+    listEvents: (access: AccessClaims, page: { limit: number; before?: string }) => listEvents(deps, access, page),
     changePassword: (
       access: AccessClaims,
       input: { currentPassword: string; newPassword: string },

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { recordAuthEvent } from '../db/auth-events.js';
 import { createSessionsRepository, type RefreshState } from '../db/sessions.js';
 import { AuthError } from '../errors.js';
 import type { RefreshClaims } from '../tokens/index.js';
 import type { AuthDeps, DeviceInfo, SignedIn } from './deps.js';
+import { deviceFields } from './security-log.js';
 import { issueSessionTokens } from './session-tokens.js';
 
 /**
  * Rotates a refresh token. The fast path is one compare-and-swap statement. When it does
  * not match, the session is read under lock to say why: a version or session no longer
  * current (`token_revoked`), a spent token within the reuse grace (200 for the same
- * session), or a spent token after it, which is treated as theft and revokes the session.
+ * session), or a spent token after it, which is treated as theft and revokes the session
+ * (recording `refresh_reused` in the same transaction). Only that path writes an event.
  */
 export async function refresh(deps: AuthDeps, refreshToken: string, device: DeviceInfo): Promise<SignedIn> {
   const claims = deps.tokens.verifyRefresh(refreshToken);
@@ -37,7 +40,9 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
       return again ? tokensFor(deps, claims, again.email, nextJti, again.expiresAt) : ('revoked' as const);
     }
     if (verdict === 'grace') return tokensFor(deps, claims, state!.email, state!.refreshJti, state!.expiresAt);
-    if (verdict === 'reused') await sessions.revoke(claims.sid, claims.sub, now);
+    if (verdict === 'reused' && (await sessions.revoke(claims.sid, claims.sub, now))) {
+      await recordAuthEvent(tx, { userId: claims.sub, type: 'refresh_reused', sessionId: claims.sid, ...deviceFields(device), at: now });
+    }
     return verdict;
   });
   // Thrown after the transaction, so the revocation of a reused session is committed.

@@ -205,14 +205,17 @@ export function createSessionsRepository(db: Db) {
       return session && { ...session, userVersion: user.version, email: user.email };
     },
 
-    /** Revokes one of the user's sessions, recording the revocation; idempotent (a second call records nothing). */
-    async revoke(sessionId: string, userId: string, now: Date): Promise<void> {
+    /**
+     * Revokes one of the user's sessions, recording the revocation; idempotent (a second call
+     * records nothing). True when this call revoked it.
+     */
+    async revoke(sessionId: string, userId: string, now: Date): Promise<boolean> {
       const change = db
         .update(sessions)
         .set({ revokedAt: now })
         .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
         .returning({ id: sessions.id, userId: sessions.userId });
-      await changeRecordingRevocations(db, change, SESSION_REVOKED, now);
+      return (await changeRecordingRevocations(db, change, SESSION_REVOKED, now)).length === 1;
     },
   };
 }

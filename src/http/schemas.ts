@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { AUTH_EVENT_TYPES, type AuthEventType } from '../db/schema.js';
 
 // Generous bounds only: the real rules (trimming, NFC, 8-128 characters) live in src/auth/credentials.ts.
 export const Credentials = Type.Object(
@@ -94,4 +95,41 @@ export const Jwks = Type.Object({
 export const ReadyStatus = Type.Object(
   { status: Type.String(), revocationFeed: Type.Optional(Type.Literal('down')) },
   { description: '`ok`, or `degraded` while the revocation feed is down' },
+);
+
+/** Events per page of GET /auth/events when the client does not say. */
+export const EVENTS_PAGE_DEFAULT = 20;
+
+/**
+ * `GET /auth/events`'s query. Strings with exact patterns, not integers: the server's Ajv
+ * does not coerce types (src/server-options.ts), a host's may, and both must agree.
+ */
+export const EventsQuery = Type.Object({
+  limit: Type.Optional(
+    Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: `events per page, an integer from 1 to 100; ${EVENTS_PAGE_DEFAULT} when absent` }),
+  ),
+  before: Type.Optional(
+    Type.String({
+      pattern: '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$',
+      description: "the previous page's `next`: events older than the ones already seen",
+    }),
+  ),
+});
+
+export const AuthEventList = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        type: Type.Unsafe<AuthEventType>({ type: 'string', enum: [...AUTH_EVENT_TYPES] }),
+        at: Type.String({ format: 'date-time' }),
+        sessionId: Type.Union([Type.String(), Type.Null()], { description: 'the session the event is about (docs/api.md#security-log)' }),
+        ip: Type.Union([Type.String(), Type.Null()]),
+        userAgent: Type.Union([Type.String(), Type.Null()]),
+        code: Type.Optional(Type.String({ description: "a failed login's refusal: `invalid_credentials` or `rate_limited`" })),
+      }),
+    ),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'the `before` of the next page; null on the last one' }),
+  },
+  { description: "the caller's security log, newest first" },
 );

@@ -84,6 +84,7 @@ describe('GET /openapi.json', () => {
       'POST /auth/logout-others',
       'GET /auth/sessions',
       'DELETE /auth/sessions/{id}',
+      'GET /auth/events',
       'POST /auth/password',
       'GET /me',
       'DELETE /me',

@@ -113,9 +113,9 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         // A Bearer request is never affected by a cookie that happens to ride along.
         const bearerOnly = request.headers.authorization !== undefined && !cookieTransport;
         const token = refreshToken ?? (bearerOnly ? undefined : refreshTokenFromCookie(request, cookies));
-        if (token) return auth.logout({ refreshToken: token });
+        if (token) return auth.logout({ refreshToken: token }, device(request));
         request.bearerCredential = true;
-        await auth.logout({ access: verifyBearer(app.authTokens, request) });
+        await auth.logout({ access: verifyBearer(app.authTokens, request) }, device(request));
       });
       if (cookieTransport) clearRefreshCookie(reply, cookies);
       return reply.code(204).send(null);
@@ -135,7 +135,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (request) => {
-      const { refreshTokenVersion, revokedAt } = await auth.logoutAll(claimsOf(request));
+      const { refreshTokenVersion, revokedAt } = await auth.logoutAll(claimsOf(request), device(request));
       return { refreshTokenVersion, revokedAt: revokedAt.toISOString() };
     },
   );
@@ -152,7 +152,7 @@ export const authRoutes: FastifyPluginAsync = async (fastify) => {
         response: { 200: LogoutOthersResponse, ...problems([...base, ...TOKEN_REFUSALS], { bearer: true }) },
       },
     },
-    async (request) => ({ revokedSessions: await auth.logoutOthers(claimsOf(request)) }),
+    async (request) => ({ revokedSessions: await auth.logoutOthers(claimsOf(request), device(request)) }),
   );
 
   app.post(

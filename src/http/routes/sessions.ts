@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { BEARER_ONLY, ROUTE_DOCUMENT } from '../openapi.js';
 import { BODY_REFUSALS, problems, RATE_LIMITED, TOKEN_REFUSALS } from '../problem-responses.js';
 import { SessionList, SessionParams } from '../schemas.js';
+import { device } from './auth.js';
 
 /** Device management: list the caller's sessions and sign one out. */
 export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
@@ -53,7 +54,7 @@ export const sessionRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await auth.revokeSession(claimsOf(request), request.params.id);
+      await auth.revokeSession(claimsOf(request), request.params.id, device(request));
       return reply.code(204).send(null);
     },
   );
