@@ -24,6 +24,18 @@ export interface Database {
    * only: PGlite runs in-process); the listener is then dead, and a new one must be opened.
    */
   listen(channel: string, onNotification: (payload: string | undefined) => void, onLost: (error: Error) => void): Promise<Listener>;
+  /** The connections now (for the metrics). */
+  stats(): PoolStats;
+}
+
+/**
+ * pg: the pool's clients and the queries waiting for one. PGlite: one in-process connection,
+ * in use while a query or transaction runs; the calls queued behind it are waiting.
+ */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface Listener {
@@ -94,6 +106,7 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
       }
     },
     close: () => pool.end(),
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     listen: async (channel, onNotification, onLost) => {
       const client = new pg.Client({
         connectionString: url,
@@ -160,10 +173,12 @@ async function openPglite(dataDir: string): Promise<Database> {
     lock?.release();
     throw error;
   }
+  const pending = countPending(client);
   const db = drizzle({ client, schema });
   return {
     db: db as unknown as Db,
     kind: 'pglite',
+    stats: () => ({ total: 1, idle: pending.count === 0 ? 1 : 0, waiting: Math.max(0, pending.count - 1) }),
     ping: async () => {
       await db.execute(sql`select 1`);
     },
@@ -181,4 +196,24 @@ async function openPglite(dataDir: string): Promise<Database> {
       }
     },
   };
+}
+
+/**
+ * Counts PGlite's calls in progress: it runs one at a time and queues the rest (a query
+ * inside a transaction goes through the transaction's own object, so is not counted twice).
+ */
+function countPending(client: { query: (...args: never[]) => Promise<unknown>; transaction: (...args: never[]) => Promise<unknown> }): { count: number } {
+  const pending = { count: 0 };
+  for (const method of ['query', 'transaction'] as const) {
+    const original = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      pending.count++;
+      try {
+        return await original(...args);
+      } finally {
+        pending.count--;
+      }
+    };
+  }
+  return pending;
 }
