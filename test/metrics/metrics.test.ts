@@ -197,17 +197,19 @@ describe('gauges and histograms', () => {
 
 describe('privacy and cardinality', () => {
   it('no label carries an email, a token, an id, an address or a user agent', async () => {
+    // An instance of its own: every series is born from these requests.
+    const app = await t.another();
     const from = '192.0.2.77';
     const email = uniqueEmail('private');
     const headers = { 'user-agent': USER_AGENT };
-    const reg = await t.app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD }, headers, remoteAddress: from });
+    const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD }, headers, remoteAddress: from });
     const body = reg.json();
-    await t.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'wrong password!' }, headers, remoteAddress: from });
-    await t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: body.refreshToken }, headers, remoteAddress: from });
-    await t.app.inject({ method: 'GET', url: `/me?email=${encodeURIComponent(email)}`, headers: { ...headers, ...bearer(body.accessToken) }, remoteAddress: from });
-    await t.app.inject({ method: 'DELETE', url: `/auth/sessions/${body.user.id}`, headers: { ...headers, ...bearer(body.accessToken) }, remoteAddress: from });
+    await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'wrong password!' }, headers, remoteAddress: from });
+    await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: body.refreshToken }, headers, remoteAddress: from });
+    await app.inject({ method: 'GET', url: `/me?email=${encodeURIComponent(email)}`, headers: { ...headers, ...bearer(body.accessToken) }, remoteAddress: from });
+    await app.inject({ method: 'DELETE', url: `/auth/sessions/${body.user.id}`, headers: { ...headers, ...bearer(body.accessToken) }, remoteAddress: from });
 
-    const text = await t.app.authMetrics!.metrics();
+    const text = await app.authMetrics!.metrics();
     for (const secret of [email, body.user.id, body.accessToken, body.refreshToken, from, USER_AGENT, 'private']) {
       expect(text, secret).not.toContain(secret);
     }
