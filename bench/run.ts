@@ -20,6 +20,7 @@ import { runLoad, type LoadResult, type Target } from './lib/load.js';
 import { logoutAllUnderLoad, type LogoutAllResult } from './lib/logout-all.js';
 import { runRevocationBench, type RevocationResult } from './lib/revocation-bench.js';
 import { REVOCATION_INSTRUCTION_SCENARIOS } from './lib/revocation-instructions.js';
+import { METRICS_INSTRUCTION_SCENARIOS } from './lib/metrics-instructions.js';
 import { saveReport } from './lib/output.js';
 import { readPreviousRun } from './lib/previous.js';
 import { CLOCK_TICKS, peakRssMiB, rssMiB, threadUsage } from './lib/proc.js';
@@ -72,7 +73,8 @@ const HELP = `usage: npm run bench -- [options]        (or: npx tsx bench/run.ts
   --save / --no-save    save results (default: save, except with --quick)
 
   --instructions        a separate mode: instructions per request counted by valgrind's
-                        callgrind (deterministic, unlike CPU time) for ${[...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS].join(', ')};
+                        callgrind (deterministic, unlike CPU time) for ${[...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS, ...METRICS_INSTRUCTION_SCENARIOS].join(', ')};
+                        (me-metrics: me with METRICS_PORT set, against me: --only me,me-metrics)
                         ratios against the reference targets; saves instructions-<database>.{json,md}.
                         Takes --connections, --users, --only (those scenarios), --out, --save, and:
     --rounds <n>          measured windows per scenario              (default 2)
@@ -133,7 +135,7 @@ function parseOptions(argv: string[], repoRoot: string): Options {
     const notHere = (['quick', 'duration', 'warmup', 'cpu-seconds', 'cpu-prof'] as const).filter((name) => values[name] !== undefined && values[name] !== false);
     if (notHere.length) throw new UsageError(`--instructions does not take ${notHere.map((name) => `--${name}`).join(', ')}`);
     const only = values.only?.split(',').map((name) => name.trim()) as InstructionsSettings['only'];
-    const known: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS];
+    const known: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS, ...METRICS_INSTRUCTION_SCENARIOS];
     for (const name of only ?? []) {
       if (!known.includes(name)) throw new UsageError(`--instructions --only: one of ${known.join(', ')}`);
     }

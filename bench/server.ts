@@ -28,6 +28,7 @@ import { AuthError } from '../src/errors.js';
 import { HttpError } from '../src/http/errors.js';
 import { Me } from '../src/http/schemas.js';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
+import { serveMetrics } from '../src/metrics/serve.js';
 import tokensPlugin from '../src/plugins/tokens.js';
 
 let config: Config;
@@ -61,6 +62,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+// METRICS_PORT: the listener src/server.ts starts, idle unless scraped (the me-metrics scenario).
+if (config.metricsPort !== undefined && app.authMetrics) {
+  const metrics = await serveMetrics(app.authMetrics, { host: config.host, port: config.metricsPort, log: app.log });
+  app.addHook('onClose', () => metrics.close());
+}
 await app.listen({ host: config.host, port: config.port });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

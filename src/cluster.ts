@@ -4,6 +4,7 @@ import type { Config } from './config/index.js';
 import { startupFailure } from './config/startup-failure.js';
 import { openDatabase } from './db/client.js';
 import { loggerOptions } from './http/logging.js';
+import { clusterScrape, serveMetrics, type MetricsListener } from './metrics/serve.js';
 
 /**
  * WORKERS=N: the primary forks N copies of src/server.ts sharing one port (Node hands each
@@ -71,6 +72,7 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
     );
   }
   await migrateOnce(config);
+  const metrics = config.metricsPort === undefined ? undefined : await listenForMetrics(config, log);
 
   const states = new Map<Worker, WorkerState>();
   let ready = false;
@@ -88,7 +90,7 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
   const exitWhenEmpty = () => {
     if (states.size > 0 || restarts.size > 0) return;
     log.info({ failed }, 'every worker has exited');
-    process.exit(failed ? 1 : 0);
+    void (metrics?.close() ?? Promise.resolve()).finally(() => process.exit(failed ? 1 : 0));
   };
   const stop = (reason: string) => {
     if (stopping) {
@@ -121,7 +123,10 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
     log.info({ worker: worker.process.pid }, 'worker listening');
     if (!ready && [...states.values()].every((s) => s.listening)) {
       ready = true;
-      log.info({ workers: count, port: address.port, database: config.database.kind }, 'versioned-auth cluster ready');
+      log.info(
+        { workers: count, port: address.port, database: config.database.kind, ...(metrics ? { metricsPort: metrics.port } : {}) },
+        'versioned-auth cluster ready',
+      );
     }
   });
 
@@ -154,6 +159,18 @@ export async function runPrimary(config: Config, options: { shutdownDeadlineMs: 
   log.info({ workers: count }, 'starting workers');
   for (let i = 0; i < count; i++) fork();
   return new Promise<never>(() => {});
+}
+
+/** METRICS_PORT: every worker's metrics, summed, served by the primary (the workers serve none). */
+async function listenForMetrics(config: Config, log: { warn(object: object, message: string): void }): Promise<MetricsListener> {
+  try {
+    return await serveMetrics(clusterScrape(), { host: config.host, port: config.metricsPort!, log });
+  } catch (error) {
+    const line = startupFailure(error, config, 'metrics');
+    if (line === undefined) throw error;
+    console.error(`versioned-auth: cannot start: ${line}`);
+    process.exit(1);
+  }
 }
 
 /** One migration before any worker starts; the workers' own then find nothing to do. */

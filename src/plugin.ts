@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Registry } from 'prom-client';
 import './fastify-types.js';
 import { requireSigningKeys, type Config } from './config/index.js';
 import type { Database } from './db/client.js';
@@ -19,6 +20,7 @@ import cors from './plugins/cors.js';
 import database from './plugins/database.js';
 import jsonBody from './plugins/json-body.js';
 import maintenance from './plugins/maintenance.js';
+import metrics, { type MetricsOption } from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import problem from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -29,6 +31,8 @@ import type { AccessClaims } from './tokens/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The plugin's metrics registry (the `metrics` option), null when metrics are off; renamed by `decorators.metrics`. */
+    authMetrics: Registry | null;
     /** What our own route files read: the guard, the claims it set, the refresh cookie's settings. */
     authHttp: {
       authenticate: onRequestHookHandler;
@@ -46,7 +50,14 @@ export interface VersionedAuthOptions {
   /** Moves every route of ours under it (`/api` → `/api/auth/login`), the refresh cookie's `Path` too. */
   prefix?: string;
   /** The names of what the plugin gives the host, for a host that already uses them. */
-  decorators?: { authenticate?: string; user?: string };
+  decorators?: { authenticate?: string; user?: string; metrics?: string };
+  /**
+   * Prometheus metrics (prom-client; docs/operations.md#metrics), never served on our routes:
+   * `true`, a registry of the plugin's own (with Node's default metrics), the host's to serve
+   * at `app.authMetrics`; `{ registry }`, ours go into the host's registry; `false`, none and
+   * no cost. Default: `true` when `config.metricsPort` is set, else `false`.
+   */
+  metrics?: MetricsOption;
   /**
    * `false`: no `GET /openapi.json` and no `GET /docs` (a host that publishes its own
    * document: a host's @fastify/swagger registered before this plugin lists our routes too).
@@ -69,13 +80,16 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
   if (!config?.jwt) throw new Error('versioned-auth: the `config` option is required (loadConfig(process.env))');
   requireSigningKeys(config);
   const prefix = normalisePrefix(options.prefix);
-  const names = { authenticate: 'authenticate', user: 'user', ...options.decorators };
+  const names = { authenticate: 'authenticate', user: 'user', metrics: 'authMetrics', ...options.decorators };
   host.decorateRequest(names.user, null);
   // In the host's context, before our routes and the host's own that follow.
   await host.register(closing);
 
   await host.register(
     async (app) => {
+      // First: it times the routes registered after it, and the plugins below record into it.
+      await app.register(metrics, { metrics: options.metrics ?? config.metricsPort !== undefined });
+      host.decorate(names.metrics, app.authInstruments?.registry ?? null);
       await app.register(database, { config: config.database, database: options.database });
       await app.register(tokens, { config });
       await app.register(revocation, { config });
@@ -92,11 +106,12 @@ const versionedAuth: FastifyPluginAsync<VersionedAuthOptions> = async (host, opt
       await app.register(cors, { origins: config.corsOrigins });
 
       const revoked = app.authRevocation.check;
-      host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false, revoked));
+      const refused = app.authInstruments?.recorder.accessRefused;
+      host.decorate(names.authenticate, createAuthenticate(app.authTokens, names.user, false, revoked, undefined, refused));
       app.decorateRequest('bearerCredential', false);
       const cookies = cookieSettings(config.cookieSecure, config.corsOrigins, `${prefix}/auth`);
       app.decorate('authHttp', {
-        authenticate: createAuthenticate(app.authTokens, names.user, true, revoked),
+        authenticate: createAuthenticate(app.authTokens, names.user, true, revoked, undefined, refused),
         claimsOf: (request: FastifyRequest) => {
           const claims = (request as unknown as Record<string, AccessClaims | null>)[names.user];
           if (!claims) throw new Error('route is missing the authenticate hook');

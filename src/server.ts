@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, productionWarnings, useDevelopmentKeys, type C
 import { startupFailure, type StartupPhase } from './config/startup-failure.js';
 import demoPage from './http/demo.js';
 import versionedAuth, { notFoundProblem, serverOptions } from './index.js';
+import { isClusterWorker, reportToPrimary, serveMetrics, type MetricsListener } from './metrics/serve.js';
 import { logThreadPriorities } from './runtime/priority.js';
 
 /** `npm start`: the plugin in a thin server. The only file that reads the environment and listens. */
@@ -13,6 +14,7 @@ import { logThreadPriorities } from './runtime/priority.js';
 const SHUTDOWN_DEADLINE_MS = 15_000;
 let config: Config;
 let warning: string | undefined;
+let metrics: MetricsListener | undefined;
 try {
   config = loadConfig(process.env);
 } catch (error) {
@@ -46,6 +48,18 @@ try {
 if (!config.production) await app.register(demoPage);
 app.setNotFoundHandler(notFoundProblem);
 
+// METRICS_PORT: the plugin's registry on a listener of its own; with WORKERS the primary serves them all.
+if (config.metricsPort !== undefined && app.authMetrics) {
+  if (isClusterWorker()) reportToPrimary(app.authMetrics);
+  else {
+    try {
+      metrics = await serveMetrics(app.authMetrics, { host: config.host, port: config.metricsPort, log: app.log });
+    } catch (error) {
+      await refuseToStart(error, 'metrics');
+    }
+  }
+}
+
 const closing = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, ...workerSignalOptions() }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down: finishing requests in flight');
@@ -57,6 +71,7 @@ const closing = closeWithGrace({ delay: SHUTDOWN_DEADLINE_MS, logger: app.log, .
     await app.close();
   } finally {
     clearInterval(sweep);
+    await metrics?.close();
   }
 });
 followPrimary(closing.close);
@@ -66,7 +81,7 @@ try {
 } catch (error) {
   await refuseToStart(error, 'listen');
 }
-app.log.info({ database: config.database.kind }, 'versioned-auth ready');
+app.log.info({ database: config.database.kind, ...(metrics ? { metricsPort: metrics.port } : {}) }, 'versioned-auth ready');
 
 /**
  * A start-up failure that is the environment's doing (a locked DATA_DIR, a database that is
@@ -78,5 +93,6 @@ async function refuseToStart(error: unknown, phase: StartupPhase): Promise<never
   if (line === undefined) throw error;
   console.error(`versioned-auth: cannot start: ${line}`);
   await app.close().catch(() => {});
+  await metrics?.close();
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, type TargetCheck } from './report.js';
+import { metricsInstructionTargets } from './metrics-instructions.js';
 import { revocationInstructionTargets } from './revocation-instructions.js';
 
 /** One measured window: a fixed number of requests between `callgrind_control -i on` and `-i off`. */
@@ -87,6 +88,7 @@ export function instructionTargets(report: Pick<InstructionsReport, 'scenarios'>
     target('me-many-tokens ≥ 0.65 × fastify-bare', 'fastify-bare', 'me-many-tokens', 0.65),
     target('/health (baseline) ≥ 0.95 × fastify-service', 'fastify-service', 'baseline', 0.95),
     ...revocationInstructionTargets(per),
+    ...metricsInstructionTargets(per),
   ];
 }
 

@@ -32,6 +32,7 @@ import { fmt } from './report.js';
 import { DESCRIPTIONS, REFERENCE_SCENARIOS, roundTarget } from './scenarios.js';
 import { median } from './stats.js';
 import { REVOCATION_INSTRUCTION_SCENARIOS, revocationGroups, type RevocationInstructionScenario } from './revocation-instructions.js';
+import { METRICS_INSTRUCTION_SCENARIOS, metricsGroups, type MetricsInstructionScenario } from './metrics-instructions.js';
 import { prepareServer, spawnBenchServer, startReferenceServer, type ChildServer, type ServerProcess, type ServerSetup } from './server-process.js';
 
 /** What the mode measures, in this order. */
@@ -58,7 +59,7 @@ export interface InstructionsSettings {
   /** Measured windows per scenario (more replace those with a full GC). */
   rounds: number;
   users: number;
-  only?: (InstructionScenario | RevocationInstructionScenario)[];
+  only?: (InstructionScenario | RevocationInstructionScenario | MetricsInstructionScenario)[];
   /** Keep callgrind's dumps (for callgrind_annotate) instead of deleting them at the end. */
   keepDumps?: boolean;
 }
@@ -79,6 +80,7 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
   if (!valgrind) throw new Error('--instructions needs valgrind and callgrind_control on PATH (apt package valgrind)');
   const wanted = INSTRUCTION_SCENARIOS.filter((name) => !options.only || options.only.includes(name));
   const revocationWanted = REVOCATION_INSTRUCTION_SCENARIOS.filter((name) => !options.only || options.only.includes(name));
+  const metricsWanted = METRICS_INSTRUCTION_SCENARIOS.filter((name) => !options.only || options.only.includes(name));
   const references = REFERENCE_SCENARIOS.filter((name) => wanted.includes(name));
   const serviceScenarios = SERVICE_SCENARIOS.filter((name) => wanted.includes(name));
 
@@ -167,6 +169,8 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
         : []),
       // ACCESS_TOKEN_REVOCATION=off, then 100k revocations reloaded (bench/lib/revocation-instructions.ts).
       ...revocationGroups(revocationWanted, setup, callgrind, { repoRoot: options.repoRoot, log }).map((group) => ({ ...group, check: checkService })),
+      // METRICS_PORT set: the same me request with every metric recorded (bench/lib/metrics-instructions.ts).
+      ...metricsGroups(metricsWanted, setup, callgrind, { repoRoot: options.repoRoot, log }).map((group) => ({ ...group, check: checkService })),
       ...references.map((name) => ({
         label: name,
         names: [name as InstructionScenario],
@@ -204,7 +208,7 @@ export async function runInstructions(options: InstructionsOptions): Promise<num
     await cleanup();
   }
 
-  const order: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS];
+  const order: readonly string[] = [...INSTRUCTION_SCENARIOS, ...REVOCATION_INSTRUCTION_SCENARIOS, ...METRICS_INSTRUCTION_SCENARIOS];
   scenarios.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   for (const s of scenarios) {
     if (s.windows[0]?.excluded === 're-JIT') {

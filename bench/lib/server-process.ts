@@ -289,7 +289,7 @@ async function waitUntilServing(name: string, url: string, running: () => boolea
 }
 
 /** A port nobody listens on right now (the kernel's choice). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { DeviceInfo } from '../db/sessions.js';
 import type { Tokens } from '../tokens/index.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { AuthMetrics } from './metrics.js';
 import type { PasswordHasher } from './passwords.js';
 
 export type { DeviceInfo } from '../db/sessions.js';
@@ -19,6 +20,8 @@ export interface AuthDeps {
   refreshReuseGrace: number;
   /** Failed-login limits; absent when RATE_LIMIT=off. */
   loginThrottle?: LoginThrottle;
+  /** Where outcomes are counted; NO_METRICS when metrics are off. */
+  metrics: AuthMetrics;
 }
 
 /** What a sign-in, a refresh or a password change hands back to the client. */

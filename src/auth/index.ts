@@ -5,6 +5,7 @@ import { deleteAccount } from './delete-account.js';
 import { listSessions, logoutOthers, revokeSession } from './devices.js';
 import { login } from './login.js';
 import { logout, logoutAll, type LogoutCredential } from './logout.js';
+import { counted, refreshRefusal } from './metrics.js';
 import { refresh } from './refresh.js';
 import { register } from './register.js';
 import { listEvents } from './security-log.js';
@@ -17,12 +18,17 @@ export type { LogoutCredential } from './logout.js';
 export function createAuthService(deps: AuthDeps) {
   return {
     register: (input: { email: string; password: string }, device: DeviceInfo): Promise<SignedIn> =>
-      register(deps, input, device),
+      counted(deps.metrics, 'register', register(deps, input, device)),
     login: (input: { email: string; password: string }, device: DeviceInfo): Promise<SignedIn> =>
-      login(deps, input, device),
-    refresh: (refreshToken: string, device: DeviceInfo): Promise<SignedIn> => refresh(deps, refreshToken, device),
+      counted(deps.metrics, 'login', login(deps, input, device)),
+    // Successes are counted in refresh() itself, which alone knows `rotated` from `grace`.
+    refresh: (refreshToken: string, device: DeviceInfo): Promise<SignedIn> =>
+      refresh(deps, refreshToken, device).catch((error: unknown) => {
+        deps.metrics.refresh(refreshRefusal(error));
+        throw error;
+      }),
     logout: (credential: LogoutCredential, device: DeviceInfo): Promise<void> => logout(deps, credential, device),
-    logoutAll: (access: AccessClaims, device: DeviceInfo) => logoutAll(deps, access, device),
+    logoutAll: (access: AccessClaims, device: DeviceInfo) => counted(deps.metrics, 'logout_all', logoutAll(deps, access, device)),
     logoutOthers: (access: AccessClaims, device: DeviceInfo) => logoutOthers(deps, access, device),
     listSessions: (access: AccessClaims) => listSessions(deps, access),
     revokeSession: (access: AccessClaims, sessionId: string, device: DeviceInfo) => revokeSession(deps, access, sessionId, device),
@@ -31,7 +37,7 @@ export function createAuthService(deps: AuthDeps) {
       access: AccessClaims,
       input: { currentPassword: string; newPassword: string },
       device: DeviceInfo,
-    ): Promise<SignedIn> => changePassword(deps, access, input, device),
+    ): Promise<SignedIn> => counted(deps.metrics, 'password_change', changePassword(deps, access, input, device)),
     deleteAccount: (access: AccessClaims, password: string, device: DeviceInfo) => deleteAccount(deps, access, password, device),
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../config/clock.js';
 import { hashKey, type Counters } from '../rate-limit/counters.js';
 import { AuthError } from '../errors.js';
+import type { Limiter } from './metrics.js';
 
 /**
  * Failed password checks (sign-in and re-authentication alike). OWASP ASVS 2.2.1 asks for at
@@ -32,7 +33,8 @@ export interface LoginThrottle {
   reserve(email: string, address: string, isKnownAddress: () => Promise<boolean>): Promise<Attempt>;
 }
 
-export function createLoginThrottle(counters: Counters): LoginThrottle {
+/** `refused` hears which cap refused an attempt (the metrics). */
+export function createLoginThrottle(counters: Counters, refused?: (limiter: Limiter) => void): LoginThrottle {
   return {
     async reserve(email, address, isKnownAddress) {
       const emailKey = hashKey(email);
@@ -50,6 +52,7 @@ export function createLoginThrottle(counters: Counters): LoginThrottle {
             ? byAccount.resetAt
             : undefined;
       if (refusedUntil !== undefined) {
+        refused?.(byPair.count > LOGIN_LIMITS.perAddress.max ? 'password_per_address' : 'password_per_account');
         await giveBack();
         throw new AuthError('rate_limited', 'Too many failed password attempts', undefined, refusedUntil);
       }

@@ -28,7 +28,10 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
     ...device,
   };
   const rotated = await createSessionsRepository(deps.db).rotate(rotation);
-  if (rotated) return tokensFor(deps, claims, rotated.email, nextJti, rotated.expiresAt);
+  if (rotated) {
+    deps.metrics.refresh('rotated');
+    return tokensFor(deps, claims, rotated.email, nextJti, rotated.expiresAt);
+  }
 
   const outcome = await deps.db.transaction(async (tx) => {
     const sessions = createSessionsRepository(tx);
@@ -37,9 +40,13 @@ export async function refresh(deps: AuthDeps, refreshToken: string, device: Devi
     if (verdict === 'current') {
       // Not expected (the CAS conditions only ever turn false), but with the rows locked a retry cannot lose.
       const again = await sessions.rotate(rotation);
+      if (again) deps.metrics.refresh('rotated');
       return again ? tokensFor(deps, claims, again.email, nextJti, again.expiresAt) : ('revoked' as const);
     }
-    if (verdict === 'grace') return tokensFor(deps, claims, state!.email, state!.refreshJti, state!.expiresAt);
+    if (verdict === 'grace') {
+      deps.metrics.refresh('grace');
+      return tokensFor(deps, claims, state!.email, state!.refreshJti, state!.expiresAt);
+    }
     if (verdict === 'reused' && (await sessions.revoke(claims.sid, claims.sub, now))) {
       await recordAuthEvent(tx, { userId: claims.sub, type: 'refresh_reused', sessionId: claims.sid, ...deviceFields(device), at: now });
     }

@@ -2,9 +2,9 @@ import { ConfigError, type Config } from './index.js';
 
 /**
  * Where start-up failed: writing the development keys into DATA_DIR, registering the
- * plugin (which opens the database), or listening.
+ * plugin (which opens the database), listening, or listening for metrics (METRICS_PORT).
  */
-export type StartupPhase = 'keys' | 'register' | 'listen';
+export type StartupPhase = 'keys' | 'register' | 'listen' | 'metrics';
 
 /** System errors of a connection that got no answer, or lost it. */
 const UNREACHABLE = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
@@ -19,22 +19,23 @@ const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EE
  */
 export function startupFailure(
   error: unknown,
-  config: Pick<Config, 'host' | 'port' | 'database' | 'dataDir'>,
+  config: Pick<Config, 'host' | 'port' | 'database' | 'dataDir' | 'metricsPort'>,
   phase: StartupPhase,
 ): string | undefined {
   if (error instanceof ConfigError) return error.message;
   if (phase === 'listen') return listenFailure(errorCode(error), config);
+  if (phase === 'metrics') return listenFailure(errorCode(error), { host: config.host, port: config.metricsPort ?? 0 }, 'METRICS_PORT');
   if (phase === 'keys') return dataDirFailure(error, config.dataDir);
   if (config.database.kind === 'postgres') return postgresFailure(error, config.database.url);
   return dataDirFailure(error, config.dataDir);
 }
 
-function listenFailure(code: string | undefined, { host, port }: Pick<Config, 'host' | 'port'>): string | undefined {
+function listenFailure(code: string | undefined, { host, port }: Pick<Config, 'host' | 'port'>, variable = 'PORT'): string | undefined {
   switch (code) {
     case 'EADDRINUSE':
-      return `PORT: ${host}:${port} is already in use: stop the process listening there, or set PORT to a free port`;
+      return `${variable}: ${host}:${port} is already in use: stop the process listening there, or set ${variable} to a free port`;
     case 'EACCES':
-      return `PORT: ${port} needs privileges this process does not have: use a port above 1023 (and map it in your proxy or container)`;
+      return `${variable}: ${port} needs privileges this process does not have: use a port above 1023 (and map it in your proxy or container)`;
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':

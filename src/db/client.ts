@@ -32,6 +32,18 @@ export interface Database {
    * new one must be opened.
    */
   listen(channel: string, onNotification: (payload: string | undefined) => void, onLost: (error: Error) => void): Promise<Listener>;
+  /** The connections now (for the metrics). */
+  stats(): PoolStats;
+}
+
+/**
+ * pg: the pool's clients and the queries waiting for one. PGlite: one in-process connection,
+ * in use while a query or transaction runs; the calls queued behind it are waiting.
+ */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface Listener {
@@ -123,6 +135,7 @@ async function openPostgres(url: string, onPoolError: (error: Error) => void): P
         client.release(broken);
       }
     },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     listen: async (channel, onNotification, onLost) => {
       const client = new pg.Client({
         connectionString: url,
@@ -196,11 +209,13 @@ async function openPglite(dataDir: string, thread: PgliteThreadMode = DEFAULT_PG
     lock?.release();
     throw error;
   }
+  const pending = countPending(client);
   const db = drizzle({ client: client as InstanceType<typeof PGlite>, schema });
   const running = new Set<number>();
   return {
     db: db as unknown as Db,
     kind: 'pglite',
+    stats: () => ({ total: 1, idle: pending.count === 0 ? 1 : 0, waiting: Math.max(0, pending.count - 1) }),
     ping: async () => {
       await db.execute(sql`select 1`);
     },
@@ -229,4 +244,24 @@ async function openPglite(dataDir: string, thread: PgliteThreadMode = DEFAULT_PG
       }
     },
   };
+}
+
+/**
+ * Counts PGlite's calls in progress: it runs one at a time and queues the rest (a query
+ * inside a transaction goes through the transaction's own object, so is not counted twice).
+ */
+function countPending(client: { query: (...args: never[]) => Promise<unknown>; transaction: (...args: never[]) => Promise<unknown> }): { count: number } {
+  const pending = { count: 0 };
+  for (const method of ['query', 'transaction'] as const) {
+    const original = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      pending.count++;
+      try {
+        return await original(...args);
+      } finally {
+        pending.count--;
+      }
+    };
+  }
+  return pending;
 }

@@ -33,6 +33,7 @@ export function verifyBearer(tokens: Pick<Tokens, 'verifyAccess'>, request: Fast
  * asked after the signature (the in-memory revocation list: two Map lookups at most).
  * `retry`, when given, may answer a refusal with a promise (versioned-auth/verify fetching
  * the key of an unknown `kid`): the token is then verified again once it settles.
+ * `refused`, when given, hears the code of every refusal it answers (the metrics).
  */
 export function createAuthenticate(
   tokens: Pick<Tokens, 'verifyAccess'>,
@@ -40,6 +41,7 @@ export function createAuthenticate(
   ownRoutes: boolean,
   revoked?: RevocationCheck,
   retry?: (error: AuthError) => Promise<void> | undefined,
+  refused?: (code: string) => void,
 ): onRequestHookHandler {
   // `retried` is ours alone (Fastify passes three arguments): a retry's answer stands.
   const authenticate = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, retried?: true) => {
@@ -53,12 +55,14 @@ export function createAuthenticate(
       if (!(error instanceof AuthError || error instanceof HttpError)) return done(error as Error);
       const again = retry !== undefined && retried === undefined && error instanceof AuthError ? retry(error) : undefined;
       if (again) return void again.then(() => authenticate(request, reply, done, true));
+      refused?.(error.code);
       sendProblem(reply, error.code, true);
       return;
     }
     if (revoked !== undefined) {
       const refusal = revoked(claims);
       if (refusal !== undefined) {
+        refused?.(refusal);
         sendProblem(reply, refusal, true);
         return;
       }

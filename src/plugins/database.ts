@@ -28,6 +28,8 @@ export default fp<DatabasePluginOptions>(
     // Only once it is ours to keep: a failed start closed it above, and must not close it twice.
     if (!given) app.addHook('onClose', () => database.close());
     app.decorate('authDatabase', database);
+    const metrics = app.authInstruments;
+    if (metrics) metrics.sources.database = () => database.stats();
   },
   { name: 'versioned-auth-database', fastify: '5.x' },
 );

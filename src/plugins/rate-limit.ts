@@ -37,8 +37,9 @@ export default fp<{ config: RateLimitConfig }>(
     const redis = config.redisUrl ? await connectRedis(config.redisUrl, app) : undefined;
     const counters = redis ? createRedisCounters(redis, config.clock, config.redisKeyPrefix) : createMemoryCounters(config.clock);
     const storeFailed = (error: unknown) => app.log.warn({ err: error }, 'rate-limit store unavailable: not limiting');
+    const refused = app.authInstruments?.recorder.rateLimited;
     app.decorate('authRateLimit', {
-      loginThrottle: createLoginThrottle(failOpen(counters, config.clock, storeFailed)),
+      loginThrottle: createLoginThrottle(failOpen(counters, config.clock, storeFailed), refused),
       limitByAddress: async (scope: FastifyInstance) => {
         await scope.register(rateLimit, {
           ...ADDRESS_LIMIT,
@@ -46,8 +47,10 @@ export default fp<{ config: RateLimitConfig }>(
           keyGenerator: (request) => rateLimitKey(request.ip),
           ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}address:` } : {}),
           skipOnError: true,
-          errorResponseBuilder: (_request, context) =>
-            new HttpError('rate_limited', 'Too many requests', Math.max(1, Math.ceil(context.ttl / 1000))),
+          errorResponseBuilder: (_request, context) => {
+            refused?.('address');
+            return new HttpError('rate_limited', 'Too many requests', Math.max(1, Math.ceil(context.ttl / 1000)));
+          },
         });
       },
     });

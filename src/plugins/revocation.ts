@@ -35,7 +35,9 @@ export default fp<{ config: Pick<Config, 'accessTokenRevocation' | 'clock' | 'jw
       return;
     }
     const list = new RevocationList(config.clock, (config.jwt.accessTtl + CLOCK_SKEW_SECONDS) * 1000);
-    const feed = await startRevocationFeed({ database: app.authDatabase, list, clock: config.clock, log: app.log });
+    const metrics = app.authInstruments;
+    const feed = await startRevocationFeed({ database: app.authDatabase, list, clock: config.clock, log: app.log, lag: metrics?.revocationLag });
+    if (metrics) metrics.sources.revocation = () => ({ up: feed.up, entries: list.size });
     app.addHook('onClose', () => feed.close());
     const check: RevocationCheck =
       mode === 'strict'

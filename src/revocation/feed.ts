@@ -21,6 +21,8 @@ export interface FeedOptions {
   pruneEveryMs?: number;
   /** Whether this instance deletes old rows; false for a reader that does not own the table (versioned-auth/verify). */
   pruneTable?: boolean;
+  /** Hears, for each notification, the seconds since its revocation was written (the metrics). */
+  lag?: (seconds: number) => void;
 }
 
 /** Table rows are kept for twice the window (at least the window is the guarantee), then deleted. */
@@ -38,7 +40,7 @@ const QUOTED_PAYLOAD_CHARS = 100;
  * attempt, up or down; while down it retries, having logged one warning per outage.
  */
 export async function startRevocationFeed(options: FeedOptions): Promise<RevocationFeed> {
-  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000, pruneTable = true } = options;
+  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000, pruneTable = true, lag } = options;
   let listener: Listener | undefined;
   let up = false;
   let closed = false;
@@ -55,7 +57,10 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
 
   const onNotification = (payload: string | undefined) => {
     const event = parseRevocationPayload(payload);
-    if (event) return list.add(event);
+    if (event) {
+      lag?.((clock.now() - event.at) / 1000);
+      return list.add(event);
+    }
     // Not ours (or a writer of another version): ignored, and said, without quoting all of it.
     log.warn(
       { payloadLength: payload?.length ?? 0, payloadStart: payload?.slice(0, QUOTED_PAYLOAD_CHARS) },
