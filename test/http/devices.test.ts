@@ -11,8 +11,8 @@ import {
   snapshot,
   uniqueEmail,
   type TestApp,
-  type TokenBody,
 } from '../helper.js';
+import { LAPTOP, PHONE, TABLET, signed, type Device, type Signed } from '../support/devices.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -20,15 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Device {
-  userAgent: string;
-  ip: string;
-}
-const LAPTOP: Device = { userAgent: 'Laptop/1.0 (Firefox)', ip: '203.0.113.10' };
-const PHONE: Device = { userAgent: 'Phone/2.0 (iOS)', ip: '198.51.100.20' };
-const TABLET: Device = { userAgent: 'Tablet/3.0 (Android)', ip: '2001:db8::30' };
-
-type Signed = TokenBody & { email: string; sid: string };
 
 async function signIn(url: '/auth/register' | '/auth/login', email: string, device: Device, expected: number): Promise<Signed> {
   const res = await t.app.inject({
@@ -38,9 +29,7 @@ async function signIn(url: '/auth/register' | '/auth/login', email: string, devi
     headers: { 'user-agent': device.userAgent },
     remoteAddress: device.ip,
   });
-  if (res.statusCode !== expected) throw new Error(`${url} failed: ${res.statusCode} ${res.body}`);
-  const body = res.json() as TokenBody;
-  return { ...body, email, sid: decodeJwt(body.accessToken).payload.sid as string };
+  return signed(res, email, expected);
 }
 const registerOn = (device: Device = LAPTOP, email = uniqueEmail('dev')) => signIn('/auth/register', email, device, 201);
 const loginOn = (email: string, device: Device = PHONE) => signIn('/auth/login', email, device, 200);

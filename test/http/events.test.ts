@@ -7,7 +7,6 @@ import { authEvents, type AuthEvent } from '../../src/db/schema.js';
 import {
   bearer,
   buildTestApp,
-  decodeJwt,
   expectRefusedWithoutWrites,
   PASSWORD,
   problem,
@@ -16,6 +15,7 @@ import {
   type TestApp,
   type TokenBody,
 } from '../helper.js';
+import { LAPTOP, PHONE, TABLET, signed, type Device, type Signed } from '../support/devices.js';
 
 /** The log is about what was recorded, not about argon2's cost: a cheap hash keeps the file quick. */
 const passwordHashing = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
@@ -29,15 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Device {
-  userAgent: string;
-  ip: string;
-}
-const LAPTOP: Device = { userAgent: 'Laptop/1.0 (Firefox)', ip: '203.0.113.10' };
-const PHONE: Device = { userAgent: 'Phone/2.0 (iOS)', ip: '198.51.100.20' };
-const TABLET: Device = { userAgent: 'Tablet/3.0 (Android)', ip: '2001:db8::30' };
-
-type Signed = TokenBody & { email: string; sid: string };
 
 interface Listed {
   id: string;
@@ -59,16 +50,10 @@ function send(method: 'GET' | 'POST' | 'DELETE', url: string, device: Device, op
   });
 }
 
-function signed(res: LightMyRequestResponse, email: string, expected = 200): Signed {
-  if (res.statusCode !== expected) throw new Error(`expected ${expected}, got ${res.statusCode}: ${res.body}`);
-  const body = res.json() as TokenBody;
-  return { ...body, email, sid: decodeJwt(body.accessToken).payload.sid as string };
-}
-
 const registerOn = async (device: Device = LAPTOP, email = uniqueEmail('log')) =>
   signed(await send('POST', '/auth/register', device, { payload: { email, password: PASSWORD } }), email, 201);
 const loginOn = async (email: string, device: Device = PHONE) =>
-  signed(await send('POST', '/auth/login', device, { payload: { email, password: PASSWORD } }), email);
+  signed(await send('POST', '/auth/login', device, { payload: { email, password: PASSWORD } }), email, 200);
 
 const listEvents = (token: string, query = '') => t.app.inject({ method: 'GET', url: `/auth/events${query}`, headers: bearer(token) });
 
@@ -124,6 +109,7 @@ describe('the events the routes write', () => {
     const changed = signed(
       await send('POST', '/auth/password', PHONE, { token: phone2.accessToken, payload: { currentPassword: PASSWORD, newPassword: PASSWORD } }),
       laptop.email,
+      200,
     );
     step();
     // A Bearer logout of its own session.
