@@ -11,6 +11,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { loginTarget, meTarget, refreshTarget } from './scenarios.js';
 import { prepareServer, spawnBenchServer, type ServerProcess } from './server-process.js';
 import { median } from './stats.js';
+import type { WorkersOptions } from './workers.js';
 
 const MODES = ['main', 'worker'] as const;
 type Mode = (typeof MODES)[number];
@@ -31,15 +32,9 @@ export interface PgliteThreadResult {
   ok: boolean;
 }
 
-export interface PgliteThreadOptions {
-  repoRoot: string;
-  databaseUrl: string | undefined;
-  connections: number;
-  duration: number;
-  warmup: number;
-  rounds: number;
+/** The workers scenario's options, and how many users log in during the storm. */
+export interface PgliteThreadOptions extends WorkersOptions {
   users: number;
-  log(line: string): void;
 }
 
 /** Measures PGlite on the event loop against PGlite in a worker thread; n/a on PostgreSQL. */
