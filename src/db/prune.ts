@@ -3,6 +3,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Config } from '../config/index.js';
 import { CLOCK_SKEW_SECONDS } from '../tokens/claims.js';
 import type { Database, Db } from './client.js';
+import { REVOCATION_ROW_KEEP_WINDOWS } from './revocations.js';
 import { authEvents, revocations, sessions } from './schema.js';
 
 /** Rows one DELETE removes at most: short statements, short row locks, well inside the pool's statement timeout. */
@@ -69,8 +70,6 @@ async function deleteInBatches(
 
 /** Arbitrary constant naming the advisory lock held while one instance prunes. */
 export const PRUNE_LOCK = 7_310_482_332;
-/** Revocation rows are kept for twice the feed's window, as the feed itself keeps them (src/revocation/feed.ts). */
-const REVOCATION_KEEP_WINDOWS = 2;
 
 /**
  * Seconds after its end that a session row is still needed. Until every access token of the
@@ -88,7 +87,7 @@ export function pruneCutoffs(config: Pick<Config, 'jwt' | 'refreshReuseGrace' | 
   return {
     sessionsEndedBefore: new Date(now - sessionRetentionSeconds(config) * 1000),
     authEventsBefore: new Date(now - config.auditRetention * 1000),
-    revocationsBefore: new Date(now - REVOCATION_KEEP_WINDOWS * (config.jwt.accessTtl + CLOCK_SKEW_SECONDS) * 1000),
+    revocationsBefore: new Date(now - REVOCATION_ROW_KEEP_WINDOWS * (config.jwt.accessTtl + CLOCK_SKEW_SECONDS) * 1000),
   };
 }
 

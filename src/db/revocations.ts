@@ -67,6 +67,12 @@ export async function revocationsSince(db: Db, since: Date): Promise<RevocationE
   return events;
 }
 
+/**
+ * Rows are kept for this many windows (the window, ACCESS_TOKEN_TTL + the clock skew, is the
+ * guarantee), then deleted: by the feed of each instance, and by the maintenance job.
+ */
+export const REVOCATION_ROW_KEEP_WINDOWS = 2;
+
 /** Deletes the rows written before `before`; returns how many. */
 export async function pruneRevocations(db: Db, before: Date): Promise<number> {
   const rows = await db.delete(revocations).where(lt(revocations.createdAt, before)).returning({ id: revocations.id });

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../config/clock.js';
 import type { Database, Listener } from '../db/client.js';
-import { parseRevocationPayload, pruneRevocations, REVOCATION_CHANNEL, revocationsSince } from '../db/revocations.js';
+import { parseRevocationPayload, pruneRevocations, REVOCATION_CHANNEL, REVOCATION_ROW_KEEP_WINDOWS, revocationsSince } from '../db/revocations.js';
 import type { RevocationList } from './list.js';
 
 export interface RevocationFeed {
@@ -25,8 +25,6 @@ export interface FeedOptions {
   lag?: (seconds: number) => void;
 }
 
-/** Table rows are kept for twice the window (at least the window is the guarantee), then deleted. */
-const ROW_KEEP_WINDOWS = 2;
 /** The table is pruned at most this often (by each instance; deleting is idempotent). */
 const TABLE_PRUNE_EVERY_MS = 10 * 60_000;
 /** How much of a malformed notification the warning quotes (a payload may be up to 8000 bytes). */
@@ -52,7 +50,7 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
   const pruneTableIfDue = async (now: number) => {
     if (!pruneTable || now - lastTablePrune < TABLE_PRUNE_EVERY_MS) return;
     lastTablePrune = now;
-    await pruneRevocations(database.db, new Date(now - ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
+    await pruneRevocations(database.db, new Date(now - REVOCATION_ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
   };
 
   const onNotification = (payload: string | undefined) => {
