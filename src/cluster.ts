@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { pino, type LoggerOptions } from 'pino';
 import type { Config } from './config/index.js';
-import { startupFailure } from './config/startup-failure.js';
+import { startupFailure, type StartupPhase } from './config/startup-failure.js';
 import { openDatabase } from './db/client.js';
 import { loggerOptions } from './http/logging.js';
 import { clusterScrape, serveMetrics, type MetricsListener } from './metrics/serve.js';
@@ -166,10 +166,7 @@ async function listenForMetrics(config: Config, log: { warn(object: object, mess
   try {
     return await serveMetrics(clusterScrape(), { host: config.host, port: config.metricsPort!, log });
   } catch (error) {
-    const line = startupFailure(error, config, 'metrics');
-    if (line === undefined) throw error;
-    console.error(`versioned-auth: cannot start: ${line}`);
-    process.exit(1);
+    return refuseToStart(error, config, 'metrics');
   }
 }
 
@@ -183,9 +180,14 @@ async function migrateOnce(config: Config): Promise<void> {
       await database.close();
     }
   } catch (error) {
-    const line = startupFailure(error, config, 'register');
-    if (line === undefined) throw error;
-    console.error(`versioned-auth: cannot start: ${line}`);
-    process.exit(1);
+    refuseToStart(error, config, 'register');
   }
+}
+
+/** The environment's doing (src/config/startup-failure.ts): one line and exit 1; anything else is a bug and is thrown. */
+function refuseToStart(error: unknown, config: Config, phase: StartupPhase): never {
+  const line = startupFailure(error, config, phase);
+  if (line === undefined) throw error;
+  console.error(`versioned-auth: cannot start: ${line}`);
+  process.exit(1);
 }
