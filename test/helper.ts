@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse, type RouteOptions } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
@@ -114,11 +117,27 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /**
- * A fresh, empty database for one test file: an in-memory PGlite, or a new database on the
- * TEST_DATABASE_URL server (dropped by `drop`), so files can run in parallel.
+ * A new PGlite data directory, migrated, with no rows: a copy of the one the global setup
+ * prepared (test/support/pglite-template.ts), alone in a directory of its own (its lock file
+ * goes beside it) under the run's temporary directory, which the global setup removes.
+ */
+export async function preparedPgliteDirectory(): Promise<string> {
+  const template = inject('pgliteTemplate');
+  const dataDir = join(await mkdtemp(join(dirname(template), 'db-')), 'pglite');
+  await cp(template, dataDir, { recursive: true });
+  return dataDir;
+}
+
+/**
+ * A fresh, migrated database with no rows: a copy of the PGlite directory the global setup
+ * prepared (test/support/pglite-template.ts), or a new database on the TEST_DATABASE_URL
+ * server; `drop` removes it, so files can run in parallel.
  */
 export async function createTestDatabase(): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
-  if (!TEST_DATABASE_URL) return { config: { kind: 'pglite', dataDir: 'memory://' }, drop: async () => {} };
+  if (!TEST_DATABASE_URL) {
+    const dataDir = await preparedPgliteDirectory();
+    return { config: { kind: 'pglite', dataDir }, drop: () => rm(dirname(dataDir), { recursive: true, force: true }) };
+  }
   const { url, drop } = await createTemporaryDatabase(TEST_DATABASE_URL, 'va_test');
   return { config: { kind: 'postgres', url }, drop };
 }
