@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -126,6 +127,16 @@ export async function preparedPgliteDirectory(): Promise<string> {
   const dataDir = join(await mkdtemp(join(dirname(template), 'db-')), 'pglite');
   await cp(template, dataDir, { recursive: true });
   return dataDir;
+}
+
+/**
+ * Puts a prepared embedded database where a server started with DATA_DIR=`dataDir` opens
+ * it (`<dataDir>/pglite`), so the server skips initdb: for tests that are not about a first
+ * start (test/db/prepare-pglite.test.ts is). Does nothing when one is there already.
+ */
+export async function seedDataDir(dataDir: string): Promise<void> {
+  const target = join(dataDir, 'pglite');
+  if (!existsSync(target)) await cp(inject('pgliteTemplate'), target, { recursive: true });
 }
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { niceByThread } from '../src/runtime/threads.js';
-import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, TEST_DATABASE_URL } from './helper.js';
+import { ACCESS_SECRET, createTestDatabase, REFRESH_SECRET, seedDataDir, TEST_DATABASE_URL } from './helper.js';
 import { spawnLogged } from './support/logged-process.js';
 
 const root = new URL('..', import.meta.url);
@@ -31,13 +31,14 @@ function freePort(): Promise<number> {
 
 /** Starts src/server.ts as the real process; resolves once it listens. Collects its log lines. */
 async function startServer(env: Record<string, string>) {
+  if (env.DATA_DIR && !env.DATABASE_URL) await seedDataDir(env.DATA_DIR);
   // As npm start runs dist/server.js: with the preload that lowers the thread pool's priority.
   const { proc, lines, stderr, exited } = spawnLogged(process.execPath, ['--require', './src/runtime/pool-priority.cjs', '--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
   });
   children.push(proc);
-  // Generous: a first start initialises PGlite's files (initdb in a child, then a reopen), slow on a busy two-core machine.
+  // Generous: a server start is slow on a busy two-core machine.
   await waitFor(() => lines.some((line) => line.includes('versioned-auth ready')), 110_000, stderr);
   return { proc, lines, exited, stderr };
 }

@@ -15,6 +15,7 @@ import {
   refreshWith,
   register,
   revokedEventually,
+  seedDataDir,
   testClock,
   uniqueEmail,
   type TestApp,
@@ -147,6 +148,7 @@ describe('npm run admin: the database commands', () => {
 
   beforeAll(async () => {
     const clock = testClock(Math.floor((Date.now() - 2 * 86_400_000) / 1000) * 1000);
+    if (!onPostgres) await seedDataDir(dataDir);
     t = await buildTestApp(onPostgres ? { clock } : { clock, database: { kind: 'pglite', dataDir: join(dataDir, 'pglite') } }, { maintenance: false });
     env = onPostgres ? { DATABASE_URL: (t.config.database as { url: string }).url } : { DATA_DIR: dataDir };
     aliceTokens = await register(t.app, alice);

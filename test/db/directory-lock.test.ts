@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { lockDirectory } from '../../src/db/directory-lock.js';
+import { preparedPgliteDirectory } from '../helper.js';
 
 const root = new URL('../..', import.meta.url);
 const base = mkdtempSync(join(tmpdir(), 'versioned-auth-lock-'));
@@ -73,7 +74,7 @@ const lockOwner = (dataDir: string) => JSON.parse(readFileSync(lockFile(dataDir)
 
 describe('the embedded database directory lock', () => {
   it('refuses a second open in the same process until the first is closed', { timeout: 90_000 }, async () => {
-    const dataDir = freshDir();
+    const dataDir = await preparedPgliteDirectory();
     const first = await openPglite(dataDir);
     const error = await refusal(dataDir);
     expect(error.message).toContain(dataDir);
@@ -85,7 +86,7 @@ describe('the embedded database directory lock', () => {
   });
 
   it('refuses while another process holds it, naming its pid; opens once that process has closed', { timeout: 90_000 }, async () => {
-    const dataDir = freshDir();
+    const dataDir = await preparedPgliteDirectory();
     const holder = await holdInChild(dataDir);
     expect(holder.line).toBe('open');
 
@@ -100,7 +101,7 @@ describe('the embedded database directory lock', () => {
   });
 
   it('is refused to another process while this one holds it', { timeout: 90_000 }, async () => {
-    const dataDir = freshDir();
+    const dataDir = await preparedPgliteDirectory();
     await openPglite(dataDir);
     const other = await holdInChild(dataDir).catch((error: Error) => ({ line: error.message }));
     expect(other.line).toContain('refused: DATA_DIR: ');
@@ -108,7 +109,7 @@ describe('the embedded database directory lock', () => {
   });
 
   it('takes over the lock of a process that was killed holding it', { timeout: 90_000 }, async () => {
-    const dataDir = freshDir();
+    const dataDir = await preparedPgliteDirectory();
     const holder = await holdInChild(dataDir);
     holder.child.kill('SIGKILL');
     await holder.exited;

@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
 import { PgliteThread, PgliteThreadError } from '../../src/db/pglite-thread.js';
-import { buildApp, testConfig } from '../helper.js';
+import { buildApp, preparedPgliteDirectory, testConfig } from '../helper.js';
 
 // PGlite only, whichever database the suite runs on: this is the embedded database's own thread.
 // Several tests create a database of their own, which takes tens of seconds on a loaded 2-core machine.
@@ -30,7 +30,9 @@ const PARAMS = ['param', new Date('2026-11-27T12:00:00.000Z')];
 let inProcess: PGlite;
 let thread: PgliteThread;
 beforeAll(async () => {
-  [inProcess, thread] = await Promise.all([PGlite.create('memory://'), PgliteThread.open('memory://')]);
+  // Prepared directories (test/helper.ts): opening one costs no initdb.
+  const [one, two] = await Promise.all([preparedPgliteDirectory(), preparedPgliteDirectory()]);
+  [inProcess, thread] = await Promise.all([PGlite.create(one), PgliteThread.open(two)]);
   for (const db of [inProcess, thread]) {
     await db.exec(`create table items (id int primary key, name text not null constraint items_name_key unique, n int not null default 0);
       insert into items (id, name) values (1, 'counter')`);
@@ -82,7 +84,7 @@ describe('PGlite in a worker thread (src/db/pglite-thread.ts)', () => {
   });
 
   it('keeps the error fields through drizzle (its DrizzleQueryError wraps them as cause)', async () => {
-    const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://', thread: 'worker' });
+    const database = await openDatabase({ kind: 'pglite', dataDir: await preparedPgliteDirectory(), thread: 'worker' });
     try {
       const error = await failure(database.db.execute(sql`select 1 / ${0}::int`));
       expect((error.cause as { code?: string }).code).toBe('22012');
@@ -167,7 +169,7 @@ describe('PGlite in a worker thread (src/db/pglite-thread.ts)', () => {
 
 describe('the worker thread closing and failing', () => {
   it('answers the queries sent before close, refuses those after, and ends the thread', async () => {
-    const own = await PgliteThread.open('memory://');
+    const own = await PgliteThread.open(await preparedPgliteDirectory());
     const inFlight = Array.from({ length: 20 }, (_, i) => own.query<{ i: number }>('select $1::int as i', [i]));
     const closed = own.close();
     await expect(own.query('select 1')).rejects.toThrow('PGlite is closed');
@@ -178,7 +180,7 @@ describe('the worker thread closing and failing', () => {
   });
 
   it('fails every query with a clear, unavailable error when the thread dies, and tells listeners', async () => {
-    const own = await PgliteThread.open('memory://');
+    const own = await PgliteThread.open(await preparedPgliteDirectory());
     const lost: Error[] = [];
     await own.listen('feed', () => {}, (error) => lost.push(error));
     const inFlight = failure(own.query('select count(*) from generate_series(1, 3000000)'));
@@ -193,8 +195,9 @@ describe('the worker thread closing and failing', () => {
   });
 
   it('has /ready answer 503, not hang, once the thread is gone', async () => {
-    const database = await openDatabase({ kind: 'pglite', dataDir: 'memory://', thread: 'worker' });
-    const app = await buildApp(testConfig({ database: { kind: 'pglite', dataDir: 'memory://', thread: 'worker' } }), { database });
+    const config = { kind: 'pglite' as const, dataDir: await preparedPgliteDirectory(), thread: 'worker' as const };
+    const database = await openDatabase(config);
+    const app = await buildApp(testConfig({ database: config }), { database });
     try {
       expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
       await (database.db as unknown as { $client: PgliteThread }).$client.thread.terminate();

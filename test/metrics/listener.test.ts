@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, TEST_DATABASE_URL, uniqueEmail } from '../helper.js';
+import { PASSWORD, seedDataDir, TEST_DATABASE_URL, uniqueEmail } from '../helper.js';
 import { call, freePort, killAll, startRefused, startServer, type ServerProcess } from '../multi-instance/processes.js';
 import { parseExposition } from '../support/prometheus.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
@@ -25,7 +25,10 @@ afterAll(async () => {
 async function databaseEnv(): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-metrics-'));
   dirs.push(dataDir);
-  if (!TEST_DATABASE_URL) return { DATA_DIR: dataDir };
+  if (!TEST_DATABASE_URL) {
+    await seedDataDir(dataDir);
+    return { DATA_DIR: dataDir };
+  }
   const database = await createTemporaryDatabase(TEST_DATABASE_URL, 'metrics');
   drops.push(database.drop);
   return { DATA_DIR: dataDir, DATABASE_URL: database.url };
