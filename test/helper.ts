@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -128,6 +128,9 @@ export async function preparedPgliteDirectory(): Promise<string> {
   await cp(template, dataDir, { recursive: true });
   return dataDir;
 }
+
+/** A new directory under the run's temporary directory, which the global setup removes at the end (even for a skipped suite). */
+export const runDirectory = (prefix: string): string => mkdtempSync(join(dirname(inject('pgliteTemplate')), `${prefix}-`));
 
 /**
  * Puts a prepared embedded database where a server started with DATA_DIR=`dataDir` opens

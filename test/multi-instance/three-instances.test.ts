@@ -1,13 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_LIMITS } from '../../src/auth/login-throttle.js';
 import { hashKey } from '../../src/rate-limit/counters.js';
 import { rateLimitKey } from '../../src/rate-limit/address-key.js';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helper.js';
+import { runDirectory, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helper.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
 import { call, eventually, killAll, startServer, type Answer, type ServerProcess } from './processes.js';
 
@@ -19,7 +18,7 @@ const PASSWORD = 'correct horse battery';
  * only, as behind a load balancer. PostgreSQL only: the embedded database is one process.
  */
 describe.skipIf(skipped)(`three server processes on one PostgreSQL and one Redis${skipped ? ` (skipped: ${skipped})` : ''}`, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-instances-'));
+  const dataDir = runDirectory('instances');
   let drop = async () => {};
   let a: ServerProcess, b: ServerProcess, c: ServerProcess;
   // Every client comes from an address of this run's own /48 (through TRUST_PROXY), so the

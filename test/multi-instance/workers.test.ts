@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL } from '../helper.js';
+import { runDirectory, TEST_DATABASE_URL } from '../helper.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
 import { createServer, type Server } from 'node:net';
 import { call, eventually, freePort, killAll, startRefused, startServer, workerPids, type Answer, type ServerProcess } from './processes.js';
@@ -15,7 +13,7 @@ import { call, eventually, freePort, killAll, startRefused, startServer, workerP
  * PostgreSQL only: WORKERS refuses the embedded database.
  */
 describe.skipIf(!TEST_DATABASE_URL)('WORKERS=2', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-workers-'));
+  const dataDir = runDirectory('workers');
   let drop = async () => {};
   let server: ServerProcess;
   let tag = 0;
@@ -115,7 +113,7 @@ describe.skipIf(!TEST_DATABASE_URL)('WORKERS=2', () => {
 });
 
 describe.skipIf(!TEST_DATABASE_URL)('WORKERS=2 refusing to start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-workers-refused-'));
+  const dataDir = runDirectory('workers-refused');
   afterAll(() => {
     killAll();
     rmSync(dataDir, { recursive: true, force: true });
