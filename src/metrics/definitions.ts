@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuthMetrics } from '../auth/metrics.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import type { PoolStats } from '../db/client.js';
+import { RouteHistogram } from './route-histogram.js';
 
 /**
  * Every metric versioned-auth exports, in one place (docs/operations.md#metrics lists them).
@@ -25,7 +26,8 @@ export function defineMetrics(registry: Registry) {
   const name = (suffix: string) => METRIC_PREFIX + suffix;
   const sources: MetricSources = {};
 
-  const httpDuration = new Histogram({
+  // On every request: a histogram of our own, read by prom-client at scrape time (route-histogram.ts says why).
+  const httpDuration = new RouteHistogram({
     name: name('http_request_duration_seconds'),
     help: 'Time from the request to the end of the response, by route pattern (unmatched URLs are not routes), method and status',
     labelNames: ['method', 'route', 'status_code'] as const,

@@ -1,7 +1,10 @@
 import type { FastifyInstance, onResponseHookHandler, RouteOptions } from 'fastify';
-import type { Histogram } from 'prom-client';
+import type { HistogramSeries } from './route-histogram.js';
 
-type Duration = Histogram<'method' | 'route' | 'status_code'>;
+/** The request-duration histogram: ours (src/metrics/route-histogram.ts), or prom-client's, whose `labels()` fits too. */
+interface Duration {
+  labels(labels: { method: string; route: string; status_code: string }): HistogramSeries;
+}
 
 /**
  * Times every route registered after it in `scope`: each route gets an onResponse hook of
@@ -19,7 +22,7 @@ export function timeRoutes(scope: FastifyInstance, duration: Duration): void {
 
 function observer(duration: Duration, route: RouteOptions): onResponseHookHandler {
   const single = Array.isArray(route.method) ? undefined : String(route.method);
-  const children = new Map<string | number, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+  const children = new Map<string | number, HistogramSeries>();
   return (request, reply, done) => {
     const status = reply.statusCode;
     const method = single ?? request.method;

@@ -158,6 +158,21 @@ describe.skipIf(!TEST_DATABASE_URL)('METRICS_PORT with WORKERS=2', () => {
     // The workers serve no metrics themselves: only the primary listens there.
     expect(listeningPorts(server.proc.pid!)).toContain(metricsPort);
   }, 60_000);
+
+  it("sums every worker's request-duration histogram: _count, each bucket, _sum", async () => {
+    const REQUESTS = 6;
+    for (let i = 0; i < REQUESTS; i++) expect((await call(server.port, 'GET', '/.well-known/jwks.json')).status).toBe(200);
+    const res = await get('127.0.0.1', metricsPort, '/metrics');
+    expect(res.status).toBe(200);
+    const metrics = parseExposition(res.body);
+    const name = 'versioned_auth_http_request_duration_seconds';
+    const labels = { method: 'GET', route: '/.well-known/jwks.json', status_code: '200' };
+    expect(metrics.value(`${name}_count`, labels)).toBe(REQUESTS);
+    expect(metrics.value(`${name}_bucket`, { ...labels, le: '+Inf' })).toBe(REQUESTS);
+    // One series per label set, not one per worker: the parser checked the buckets are cumulative.
+    expect(metrics.samples.filter((s) => s.name === `${name}_bucket` && s.labels.route === labels.route)).toHaveLength(15);
+    expect(metrics.value(`${name}_sum`, labels)).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 /** A JSON POST to any address; resolves with the status. */

@@ -172,6 +172,31 @@ describe('gauges and histograms', () => {
     expect(delta).toEqual([2, 1, 1]);
   });
 
+  it('count a route answered N times in its histogram: N in _count and +Inf, buckets cumulative, the time in _sum', async () => {
+    // An instance of its own: the series is born from these requests.
+    const app = await t.another();
+    const user = await register(app);
+    const N = 7;
+    for (let i = 0; i < N; i++) expect((await me(app, user.accessToken)).statusCode).toBe(200);
+    const metrics = parseExposition(await app.authMetrics!.metrics());
+    const name = 'versioned_auth_http_request_duration_seconds';
+    const labels = { method: 'GET', route: '/me', status_code: '200' };
+    expect(metrics.types.get(name)).toBe('histogram');
+    expect(metrics.value(`${name}_count`, labels)).toBe(N);
+    const buckets = metrics.samples.filter((s) => s.name === `${name}_bucket` && s.labels.route === '/me');
+    expect(buckets.map((s) => s.labels.le)).toEqual(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+    expect(buckets.at(-1)!.value).toBe(N);
+    buckets.forEach((s, i) => expect(s.value).toBeGreaterThanOrEqual(i === 0 ? 0 : buckets[i - 1]!.value));
+    expect(metrics.value(`${name}_sum`, labels)).toBeGreaterThan(0);
+    // What the bucket counts say the durations were, the sum agrees with: within the bounds of the buckets they fell in.
+    const bounds = buckets.map((s) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le)));
+    const perBucket = buckets.map((s, i) => s.value - (i === 0 ? 0 : buckets[i - 1]!.value));
+    const least = perBucket.reduce((sum, count, i) => sum + count * (i === 0 ? 0 : bounds[i - 1]!), 0);
+    const most = perBucket.reduce((sum, count, i) => (count === 0 ? sum : sum + count * bounds[i]!), 0);
+    expect(metrics.value(`${name}_sum`, labels)).toBeGreaterThanOrEqual(least);
+    expect(metrics.value(`${name}_sum`, labels)).toBeLessThanOrEqual(most);
+  });
+
   it('time argon2 and report the database, the feed and the revocation list', async () => {
     const delta = await moved([['versioned_auth_argon2_duration_seconds_count', { operation: 'hash' }], ['versioned_auth_argon2_duration_seconds_count', { operation: 'verify' }]], async () => {
       const user = await register(t.app);
