@@ -1,13 +1,17 @@
 /**
- * The `memory` scenario: RSS of the server exactly as `npm start` runs it (the built
- * dist/server.js with the thread-pool preload; `npm run build` first), which the bench server
- * is not (it runs under tsx, whose loader thread adds memory). On an empty DATA_DIR: RSS
+ * The `memory` scenario: RSS of the server exactly as `npm start` runs it: package.json's
+ * start script (its glibc malloc setting, V8 flags and the thread-pool preload, on the built
+ * dist/server.js; `npm run build` first) run by sh as npm runs it, which the bench server is
+ * not (it runs under tsx, whose loader thread adds memory). MALLOC_ARENA_MAX set in the
+ * bench's own environment reaches the server, to compare an operator's value. On an empty DATA_DIR: RSS
  * once it serves (on PGlite a first start, which creates the database), its peak, after a
  * login storm; on PGlite then a restart on the same directory. Readings from
  * /proc/<pid>/status, without any garbage collection first: what an operator sees.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { prepareServer } from './server-process.js';
 import { peakRssMiB, rssMiB } from './proc.js';
@@ -108,10 +112,18 @@ interface Started {
 async function startBuilt(repoRoot: string, env: Record<string, string>, log: (line: string) => void): Promise<Started> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, ['--require', './dist/runtime/pool-priority.cjs', 'dist/server.js'], {
+  const child = spawn('sh', ['-c', `exec ${startScript(repoRoot)}`], {
     cwd: repoRoot,
-    // A storm of logins queued behind argon2 on a busy machine must not hit the 10 s request timeout.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, REQUEST_TIMEOUT: '120s', HOST: '127.0.0.1', PORT: String(port) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.MALLOC_ARENA_MAX === undefined ? {} : { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX }),
+      ...env,
+      // A storm of logins queued behind argon2 on a busy machine must not hit the 10 s request timeout.
+      REQUEST_TIMEOUT: '120s',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -145,6 +157,17 @@ async function startBuilt(repoRoot: string, env: Record<string, string>, log: (l
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { pid: child.pid!, baseUrl, seconds: Math.round((performance.now() - started) / 100) / 10, stop };
+}
+
+/**
+ * package.json's start script, which `exec` makes sh replace itself with: its `env` then execs
+ * node, so the child's pid is the server's and its RSS is read, not a shell's.
+ */
+function startScript(repoRoot: string): string {
+  const { scripts } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const script = scripts.start;
+  if (!script?.startsWith('env ') && !script?.startsWith('node ')) throw new Error(`package.json's start script must begin with env or node to be exec'd: ${script}`);
+  return script;
 }
 
 function freePort(): Promise<number> {
