@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_SECRET, REFRESH_SECRET, TEST_DATABASE_URL } from '../helper.js';
+import { ACCESS_SECRET, REFRESH_SECRET, seedDataDir, TEST_DATABASE_URL } from '../helper.js';
 import { freePort, workerPids } from '../multi-instance/processes.js';
 import { spawnLogged, type LoggedProcess } from '../support/logged-process.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
@@ -26,7 +26,7 @@ describe.skipIf(process.platform !== 'linux')('npm start', () => {
   let running: LoggedProcess | undefined;
 
   beforeAll(async () => {
-    if (!TEST_DATABASE_URL) return;
+    if (!TEST_DATABASE_URL) return seedDataDir(dataDir);
     const database = await createTemporaryDatabase(TEST_DATABASE_URL, 'start_script');
     databaseUrl = database.url;
     drop = database.drop;
