@@ -1,6 +1,7 @@
 import { apiError, type AuthApiError } from './errors.js';
 import { connectTabs, type TabMessage } from './cross-tab.js';
 import type {
+  AuthEventList,
   Client,
   ClientOptions,
   Credentials,
@@ -15,11 +16,14 @@ import type {
 
 export { AuthApiError } from './errors.js';
 export type {
+  AuthEvent,
+  AuthEventList,
   Client,
   ClientErrorCode,
   ClientOptions,
   Credentials,
   ErrorCode,
+  EventsPage,
   LogoutAllResponse,
   LogoutOthersResponse,
   Me,
@@ -295,6 +299,14 @@ export function createClient(options: ClientOptions): Client {
     signOutOthers: () => json<LogoutOthersResponse>('/auth/logout-others', 'POST'),
     sessions: async () => (await json<SessionList>('/auth/sessions')).sessions,
     revokeSession: (id) => json<void>(`/auth/sessions/${encodeURIComponent(id)}`, 'DELETE'),
+
+    events({ limit, before } = {}) {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set('limit', String(limit));
+      if (before !== undefined) query.set('before', before);
+      const search = query.toString();
+      return json<AuthEventList>(`/auth/events${search ? `?${search}` : ''}`);
+    },
 
     async changePassword(change) {
       await inflight?.catch(noop);

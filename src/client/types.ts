@@ -15,6 +15,14 @@ export type SessionList = Static<typeof schemas.SessionList>;
 export type Session = SessionList['sessions'][number];
 export type LogoutAllResponse = Static<typeof schemas.LogoutAllResponse>;
 export type LogoutOthersResponse = Static<typeof schemas.LogoutOthersResponse>;
+export type AuthEventList = Static<typeof schemas.AuthEventList>;
+export type AuthEvent = AuthEventList['events'][number];
+
+/** Which page of the security log: `limit` 1 to 100 (20 when absent); `before`, the previous page's `next`. */
+export interface EventsPage {
+  limit?: number;
+  before?: string;
+}
 
 /** The contract's codes, and the client's own for an answer that is not problem+json (a proxy's error page). */
 export type ClientErrorCode = ErrorCode | 'unexpected_response';
@@ -67,6 +75,8 @@ export interface Client {
   signOutOthers(): Promise<LogoutOthersResponse>;
   sessions(): Promise<Session[]>;
   revokeSession(id: string): Promise<void>;
+  /** The user's security log, newest first: `{ events, next }`, where `next` is the following page's `before` (null on the last). */
+  events(page?: EventsPage): Promise<AuthEventList>;
   /** Changes the password; this client moves to the new session the server opens, every other session is revoked. */
   changePassword(change: PasswordChange): Promise<User>;
   deleteAccount(confirmation: PasswordConfirmation): Promise<void>;

@@ -87,6 +87,15 @@ describe('sign-in and calls (body transport)', () => {
     await expect(client().signIn(CREDENTIALS)).rejects.toThrow('fetch failed');
   });
 
+  it('asks for the security log with only the page parameters given', async () => {
+    const c = client();
+    await c.signIn(CREDENTIALS);
+    await c.events();
+    expect(api.requests.at(-1)!.url).toBe(`${BASE}/auth/events`);
+    await c.events({ limit: 5, before: '0f6b3c1e-2d4a-4c8e-9b7a-5e1f2a3b4c5d' });
+    expect(api.requests.at(-1)!.url).toBe(`${BASE}/auth/events?limit=5&before=0f6b3c1e-2d4a-4c8e-9b7a-5e1f2a3b4c5d`);
+  });
+
   it('lists and revokes sessions, signs out the others', async () => {
     const c = client();
     await c.signIn(CREDENTIALS);

@@ -23,6 +23,25 @@ async function refusedEventually(client: Client, timeoutMs = 5000): Promise<void
 }
 
 describe('versioned-auth/client against the server (body transport)', () => {
+  it('reads its security log a page at a time, newest first', async () => {
+    const client = createClient({ baseUrl, transport: 'body' });
+    const email = uniqueEmail('client-events');
+    await client.register({ email, password: PASSWORD });
+    t.clock.advance(1);
+    await client.signIn({ email, password: PASSWORD });
+
+    const first = await client.events({ limit: 1 });
+    expect(first.events.map((event) => event.type)).toEqual(['login']);
+    expect(first.next).toEqual(expect.any(String));
+    const rest = await client.events({ before: first.next! });
+    expect(rest).toMatchObject({ events: [{ type: 'register' }], next: null });
+    expect((await client.events()).events.map((event) => event.type)).toEqual(['login', 'register']);
+    // Refused like any Bearer call once signed out.
+    await client.signOut();
+    await expect(client.events()).rejects.toMatchObject({ status: 401 });
+    client.close();
+  });
+
   it('register → me → the access token expires → fetch refreshes → signOutEverywhere', async () => {
     const stored: string[] = [];
     let refreshToken: string | null = null;
