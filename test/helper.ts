@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions, type LightMyRequestResponse, type RouteOptions } from 'fastify';
 import versionedAuth, { notFoundProblem, serverOptions } from '../src/index.js';
@@ -15,7 +15,7 @@ import type { Tokens } from '../src/tokens/index.js';
 import { generateAccessPrivateKey } from '../src/config/access-keys.js';
 import { OWASP_ARGON2ID, type Config, type DatabaseConfig } from '../src/config/index.js';
 import { openDatabase, type Database } from '../src/db/client.js';
-import { revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
+import { authEvents, revocations, sessions, signInAddresses, users } from '../src/db/schema.js';
 import { checkDeclaredResponses } from './support/declared-responses.js';
 import { createTemporaryDatabase } from './support/temporary-database.js';
 
@@ -238,13 +238,30 @@ export async function buildTestApp(
 
 /** Every row of every table, to prove a refused request wrote nothing. */
 export async function snapshot(database: Database) {
-  const [allUsers, allSessions, addresses, allRevocations] = await Promise.all([
+  const [allUsers, allSessions, addresses, allRevocations, events] = await Promise.all([
     database.db.select().from(users).orderBy(users.id),
     database.db.select().from(sessions).orderBy(sessions.id),
     database.db.select().from(signInAddresses).orderBy(signInAddresses.userId, signInAddresses.address),
     database.db.select().from(revocations).orderBy(revocations.id),
+    database.db.select().from(authEvents).orderBy(authEvents.id),
   ]);
-  return { users: allUsers, sessions: allSessions, signInAddresses: addresses, revocations: allRevocations };
+  return { users: allUsers, sessions: allSessions, signInAddresses: addresses, revocations: allRevocations, authEvents: events };
+}
+
+export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
+/**
+ * Asserts that from `before` to `after` nothing changed but the security log, which gained
+ * exactly rows like `added` (a refused login's, which is recorded), in any order.
+ */
+export function expectOnlyNewEvents(before: Snapshot, after: Snapshot, added: Partial<Snapshot['authEvents'][number]>[]): void {
+  const { authEvents: eventsBefore, ...restBefore } = before;
+  const { authEvents: eventsAfter, ...restAfter } = after;
+  expect(restAfter).toEqual(restBefore);
+  expect(eventsAfter.filter((event) => eventsBefore.some((old) => old.id === event.id))).toEqual(eventsBefore);
+  const fresh = eventsAfter.filter((event) => !eventsBefore.some((old) => old.id === event.id));
+  expect(fresh).toHaveLength(added.length);
+  expect(fresh).toEqual(expect.arrayContaining(added.map((row) => expect.objectContaining(row))));
 }
 
 let counter = 0;

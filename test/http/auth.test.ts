@@ -3,6 +3,7 @@ import {
   bearer,
   buildTestApp,
   decodeJwt,
+  expectOnlyNewEvents,
   me,
   PASSWORD,
   problem,
@@ -127,11 +128,11 @@ describe('POST /auth/login', () => {
     });
   });
 
-  it('writes nothing on a failed login', async () => {
-    const { email } = await register(t.app);
+  it("writes nothing on a failed login but its security-log row", async () => {
+    const { email, user } = await register(t.app);
     const before = await snapshot(t.database);
     expect((await loginWith(t.app, email, 'wrong password!')).statusCode).toBe(401);
-    expect(await snapshot(t.database)).toEqual(before);
+    expectOnlyNewEvents(before, await snapshot(t.database), [{ userId: user.id, type: 'login', code: 'invalid_credentials', sessionId: null }]);
   });
 });
 

@@ -7,6 +7,7 @@ import { LOGIN_LIMITS } from '../../src/auth/login-throttle.js';
 import {
   buildTestApp,
   deleteRedisKeys,
+  expectOnlyNewEvents,
   me,
   PASSWORD,
   problem,
@@ -71,7 +72,7 @@ describe('per client address, on every /auth route', () => {
 
 describe('failed logins per account', () => {
   it(`refuses an address after ${LOGIN_LIMITS.perAddress.max} failures on one account, before any argon2 work, even with the right password`, async () => {
-    const { email } = await register(t.app, uniqueEmail(), PASSWORD);
+    const { email, user } = await register(t.app, uniqueEmail(), PASSWORD);
     const attacker = address();
     await failTimes(t.app, email, attacker, LOGIN_LIMITS.perAddress.max);
 
@@ -79,7 +80,7 @@ describe('failed logins per account', () => {
     const before = await snapshot(t.database);
     expectLimited(await login(t.app, email, PASSWORD, attacker), 15 * 60);
     expect(verify).not.toHaveBeenCalled();
-    expect(await snapshot(t.database)).toEqual(before);
+    expectOnlyNewEvents(before, await snapshot(t.database), [{ userId: user.id, type: 'login', code: 'rate_limited' }]);
 
     // Elsewhere the owner signs in; after the window the address may try again.
     expect((await login(t.app, email, PASSWORD, address())).statusCode).toBe(200);
@@ -130,15 +131,16 @@ describe('IPv6 clients', () => {
 });
 
 describe(`past an account's cap of ${LOGIN_LIMITS.perAccount.max} failures an hour`, () => {
-  it('refuses every address the account has not signed in from, before any argon2 work, writing nothing', async () => {
-    const { email } = await register(t.app, uniqueEmail(), PASSWORD);
+  it('refuses every address the account has not signed in from, before any argon2 work, writing nothing but the security log', async () => {
+    const { email, user } = await register(t.app, uniqueEmail(), PASSWORD);
     await fillAccountCap(t.app, email);
     const verify = vi.spyOn(argon2, 'verify');
     const before = await snapshot(t.database);
     // A botnet's fresh address gets no guess at all, not even with the right password.
     for (const password of ['first guess!', PASSWORD]) expectLimited(await login(t.app, email, password, address()), 60 * 60);
     expect(verify).not.toHaveBeenCalled();
-    expect(await snapshot(t.database)).toEqual(before);
+    const refused = { userId: user.id, type: 'login' as const, code: 'rate_limited' };
+    expectOnlyNewEvents(before, await snapshot(t.database), [refused, refused]);
   });
 
   it('still lets the owner in from an address the account signed in from, even after a typo', async () => {
