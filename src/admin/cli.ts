@@ -16,7 +16,7 @@ Commands:
   users list [--email-like PATTERN] [--limit N]   users by email (PATTERN: SQL LIKE, % and _, any case; N default 100)
   users show <email> [--events N]                 the user, its sessions, its latest N security-log events (default 20)
   users revoke <email>                            sign the user out everywhere (as POST /auth/logout-all)
-  users delete <email>                            delete the user and its sessions (as DELETE /me)
+  users delete <email> --yes                      delete the user and its sessions (as DELETE /me); --yes confirms
   sessions prune                                  prune ended sessions and old log rows now
   keys generate [--algorithm HS256|EdDSA|ES256] [--out FILE]
                                                   new production keys as environment lines
@@ -61,10 +61,12 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'users delete': {
-    options: {},
+    options: { yes: { type: 'boolean' } },
     positionals: ['email'],
-    run: (_values, [email]) => {
+    run: (values, [email]) => {
       const address = emailArgument(email!);
+      // Not undoable, and a script's typo should not be one: the caller says so each time.
+      if (values.yes !== true) throw usageError(`users delete removes ${address} and its sessions for good: add --yes to confirm`);
       return withDatabase((database, config) => deleteUser(database, config, address));
     },
   },

@@ -220,8 +220,8 @@ describe('npm run admin: the database commands', () => {
   });
 
   it('answers an unknown user with exit 3 and one line, for every user command', async () => {
-    for (const command of ['show', 'revoke', 'delete']) {
-      refusedWith(await admin(['users', command, 'nobody@example.com'], env), 3, /^versioned-auth admin: no user with the email nobody@example.com$/);
+    for (const command of [['show'], ['revoke'], ['delete', '--yes']]) {
+      refusedWith(await admin(['users', command[0]!, 'nobody@example.com', ...command.slice(1)], env), 3, /^versioned-auth admin: no user with the email nobody@example.com$/);
     }
   });
 
@@ -246,8 +246,13 @@ describe('npm run admin: the database commands', () => {
     await stopForCli();
   });
 
+  it('deletes nobody without --yes: exit 2, one line, the user still there', async () => {
+    refusedWith(await admin(['users', 'delete', carol], env), 2, new RegExp(`^versioned-auth admin: users delete removes ${carol} and its sessions for good: add --yes to confirm \\(--help for usage\\)$`));
+    expect((await admin(['users', 'show', carol], env)).code).toBe(0);
+  });
+
   it('deletes a user with its sessions, recording the revocation and account_deleted', async () => {
-    const run = await admin(['users', 'delete', carol], env);
+    const run = await admin(['users', 'delete', carol, '--yes'], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^${carol}: deleted`));
     refusedWith(await admin(['users', 'show', carol], env), 3, /no user with the email/);
