@@ -1,4 +1,4 @@
-import { asc, gt, lt, sql, type SQLWrapper } from 'drizzle-orm';
+import { asc, gt, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { revocations } from './schema.js';
 
@@ -69,15 +69,9 @@ export async function revocationsSince(db: Db, since: Date): Promise<RevocationE
 
 /**
  * Rows are kept for this many windows (the window, ACCESS_TOKEN_TTL + the clock skew, is the
- * guarantee), then deleted: by the feed of each instance, and by the maintenance job.
+ * guarantee), then deleted by the maintenance job (src/db/prune.ts) and `sessions prune`.
  */
 export const REVOCATION_ROW_KEEP_WINDOWS = 2;
-
-/** Deletes the rows written before `before`; returns how many. */
-export async function pruneRevocations(db: Db, before: Date): Promise<number> {
-  const rows = await db.delete(revocations).where(lt(revocations.createdAt, before)).returning({ id: revocations.id });
-  return rows.length;
-}
 
 /** A row or a NOTIFY payload as an event; undefined for anything malformed. */
 export function toEvent(raw: {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../config/clock.js';
 import type { Database, Listener } from '../db/client.js';
-import { parseRevocationPayload, pruneRevocations, REVOCATION_CHANNEL, REVOCATION_ROW_KEEP_WINDOWS, revocationsSince } from '../db/revocations.js';
+import { parseRevocationPayload, REVOCATION_CHANNEL, revocationsSince } from '../db/revocations.js';
 import type { RevocationList } from './list.js';
 
 export interface RevocationFeed {
@@ -19,14 +19,10 @@ export interface FeedOptions {
   retryMs?: number;
   /** How often the list drops entries older than its window. */
   pruneEveryMs?: number;
-  /** Whether this instance deletes old rows; false for a reader that does not own the table (versioned-auth/verify). */
-  pruneTable?: boolean;
   /** Hears, for each notification, the seconds since its revocation was written (the metrics). */
   lag?: (seconds: number) => void;
 }
 
-/** The table is pruned at most this often (by each instance; deleting is idempotent). */
-const TABLE_PRUNE_EVERY_MS = 10 * 60_000;
 /** How much of a malformed notification the warning quotes (a payload may be up to 8000 bytes). */
 const QUOTED_PAYLOAD_CHARS = 100;
 
@@ -38,20 +34,12 @@ const QUOTED_PAYLOAD_CHARS = 100;
  * attempt, up or down; while down it retries, having logged one warning per outage.
  */
 export async function startRevocationFeed(options: FeedOptions): Promise<RevocationFeed> {
-  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000, pruneTable = true, lag } = options;
+  const { database, list, clock, log, retryMs = 1000, pruneEveryMs = 5000, lag } = options;
   let listener: Listener | undefined;
   let up = false;
   let closed = false;
   let outage = false;
   let retry: NodeJS.Timeout | undefined;
-  let lastTablePrune = -Infinity;
-
-  /** Deletes the table's old rows, at most once per TABLE_PRUNE_EVERY_MS (failures wait for the next turn). */
-  const pruneTableIfDue = async (now: number) => {
-    if (!pruneTable || now - lastTablePrune < TABLE_PRUNE_EVERY_MS) return;
-    lastTablePrune = now;
-    await pruneRevocations(database.db, new Date(now - REVOCATION_ROW_KEEP_WINDOWS * list.windowMs)).catch(() => {});
-  };
 
   const onNotification = (payload: string | undefined) => {
     const event = parseRevocationPayload(payload);
@@ -89,13 +77,11 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
       });
       if (closed) return void (await opened.close());
       listener = opened;
-      const now = clock.now();
-      for (const event of await revocationsSince(database.db, new Date(now - list.windowMs))) list.add(event);
+      for (const event of await revocationsSince(database.db, new Date(clock.now() - list.windowMs))) list.add(event);
       if (listener !== opened) return; // lost again while reloading: down() already runs the retry
       up = true;
       if (outage) log.info('revocation feed restored');
       outage = false;
-      await pruneTableIfDue(now);
     } catch (error) {
       if (opened) {
         if (listener === opened) listener = undefined;
@@ -105,10 +91,8 @@ export async function startRevocationFeed(options: FeedOptions): Promise<Revocat
     }
   };
 
-  const pruner = setInterval(() => {
-    list.prune();
-    if (up) void pruneTableIfDue(clock.now());
-  }, pruneEveryMs);
+  // The table's old rows are the maintenance job's (src/plugins/maintenance.ts), not the feed's.
+  const pruner = setInterval(() => list.prune(), pruneEveryMs);
   pruner.unref();
 
   await connect();

@@ -38,7 +38,7 @@ export async function followRevocations(options: FollowOptions): Promise<Followi
       log.warn({ reason: error.message }, 'revocation database connection lost'),
     ));
   const list = new RevocationList(clock, (accessTokenTtl + CLOCK_SKEW_SECONDS) * 1000);
-  const feed = await startRevocationFeed({ database, list, clock, log, pruneTable: false });
+  const feed = await startRevocationFeed({ database, list, clock, log });
   let warnedLifetime = false;
   return {
     check(claims) {
