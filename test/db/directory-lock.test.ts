@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/index.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { lockDirectory } from '../../src/db/directory-lock.js';
-import { preparedPgliteDirectory } from '../helper.js';
+import { preparedPgliteDirectory, removePreparedDirectories } from '../helper.js';
 
 const root = new URL('../..', import.meta.url);
 const base = mkdtempSync(join(tmpdir(), 'versioned-auth-lock-'));
@@ -18,7 +18,10 @@ afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   await Promise.all(open.splice(0).map((database) => database.close().catch(() => {})));
 });
-afterAll(() => rmSync(base, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(base, { recursive: true, force: true });
+  await removePreparedDirectories();
+});
 
 /** A fresh embedded-database directory (as DATA_DIR/pglite) that does not exist yet. */
 const freshDir = () => join(base, `data-${++count}`, 'pglite');

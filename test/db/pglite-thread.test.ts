@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
 import { PgliteThread, PgliteThreadError } from '../../src/db/pglite-thread.js';
-import { buildApp, preparedPgliteDirectory, testConfig } from '../helper.js';
+import { buildApp, preparedPgliteDirectory, removePreparedDirectories, testConfig } from '../helper.js';
 
 // PGlite only, whichever database the suite runs on: this is the embedded database's own thread.
 // Several tests create a database of their own, which takes tens of seconds on a loaded 2-core machine.
@@ -37,10 +37,11 @@ beforeAll(async () => {
     await db.exec(`create table items (id int primary key, name text not null constraint items_name_key unique, n int not null default 0);
       insert into items (id, name) values (1, 'counter')`);
   }
-  // Two databases created at once: on a loaded 2-core machine that outlasts the default hook timeout.
+  // Two databases opened at once: generous, for a loaded 2-core machine.
 }, 180_000);
 afterAll(async () => {
   await Promise.all([inProcess?.close(), thread?.close()]);
+  await removePreparedDirectories();
 });
 
 async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {

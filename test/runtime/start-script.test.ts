@@ -1,8 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_SECRET, REFRESH_SECRET, seedDataDir, TEST_DATABASE_URL } from '../helper.js';
+import { ACCESS_SECRET, REFRESH_SECRET, runDirectory, seedDataDir, TEST_DATABASE_URL } from '../helper.js';
 import { freePort, workerPids } from '../multi-instance/processes.js';
 import { spawnLogged, type LoggedProcess } from '../support/logged-process.js';
 import { createTemporaryDatabase } from '../support/temporary-database.js';
@@ -20,7 +18,7 @@ const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').sp
 const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
 describe.skipIf(process.platform !== 'linux')('npm start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'versioned-auth-start-'));
+  const dataDir = runDirectory('start');
   let databaseUrl: string | undefined;
   let drop = async () => {};
   let running: LoggedProcess | undefined;
@@ -64,7 +62,7 @@ describe.skipIf(process.platform !== 'linux')('npm start', () => {
     const server = running;
     let gone = false;
     void server.exited.then(() => (gone = true));
-    // Generous: a first start on PGlite creates the database, slowly on a busy machine.
+    // Generous: a server start is slow on a busy machine.
     const deadline = performance.now() + 120_000;
     while (!server.lines.some((line) => line.includes(readyWhen))) {
       if (gone || performance.now() > deadline) throw new Error(`server did not start: ${server.stderr()}`);
