@@ -19,13 +19,19 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => void> {
   const root = mkdtempSync(join(tmpdir(), 'versioned-auth-test-'));
   const template = join(root, 'template');
-  // Prepared on PostgreSQL runs too: the embedded database's own tests run on both.
-  const database = await openDatabase({ kind: 'pglite', dataDir: template });
+  const remove = () => rmSync(root, { recursive: true, force: true });
   try {
-    await database.migrate();
-  } finally {
-    await database.close();
+    // Prepared on PostgreSQL runs too: the embedded database's own tests run on both.
+    const database = await openDatabase({ kind: 'pglite', dataDir: template });
+    try {
+      await database.migrate();
+    } finally {
+      await database.close();
+    }
+  } catch (error) {
+    remove();
+    throw error;
   }
   project.provide('pgliteTemplate', template);
-  return () => rmSync(root, { recursive: true, force: true });
+  return remove;
 }
