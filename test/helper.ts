@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect, inject } from 'vitest';
@@ -117,26 +117,6 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-/**
- * A new PGlite data directory, migrated, with no rows: a copy of the one the global setup
- * prepared (test/support/pglite-template.ts), alone in a directory of its own (its lock file
- * goes beside it) under the run's temporary directory, which the global setup removes.
- */
-export async function preparedPgliteDirectory(): Promise<string> {
-  const template = inject('pgliteTemplate');
-  const home = await mkdtemp(join(dirname(template), 'db-'));
-  prepared.push(home);
-  const dataDir = join(home, 'pglite');
-  await cp(template, dataDir, { recursive: true });
-  return dataDir;
-}
-const prepared: string[] = [];
-
-/** Removes every directory `preparedPgliteDirectory` made in this file (call it in afterAll, the databases closed): about 40 MB each. */
-export async function removePreparedDirectories(): Promise<void> {
-  await Promise.all(prepared.splice(0).map((home) => rm(home, { recursive: true, force: true })));
-}
-
 /** A new directory under the run's temporary directory, which the global setup removes at the end (even for a skipped suite). */
 export const runDirectory = (prefix: string): string => mkdtempSync(join(dirname(inject('pgliteTemplate')), `${prefix}-`));
 
@@ -148,6 +128,24 @@ export const runDirectory = (prefix: string): string => mkdtempSync(join(dirname
 export async function seedDataDir(dataDir: string): Promise<void> {
   const target = join(dataDir, 'pglite');
   if (!existsSync(target)) await cp(inject('pgliteTemplate'), target, { recursive: true });
+}
+
+/**
+ * A new PGlite data directory, migrated, with no rows: a copy of the one the global setup
+ * prepared (test/support/pglite-template.ts), alone in a run directory of its own (its lock
+ * file goes beside it).
+ */
+export async function preparedPgliteDirectory(): Promise<string> {
+  const home = runDirectory('db');
+  prepared.push(home);
+  await seedDataDir(home);
+  return join(home, 'pglite');
+}
+const prepared: string[] = [];
+
+/** Removes every directory `preparedPgliteDirectory` made in this file (call it in afterAll, the databases closed): about 40 MB each. */
+export async function removePreparedDirectories(): Promise<void> {
+  await Promise.all(prepared.splice(0).map((home) => rm(home, { recursive: true, force: true })));
 }
 
 /**
